@@ -1,0 +1,77 @@
+# Sourced by the tests in tests/tools: a private directory, cleanup of what the test started,
+# exit status checks and bounded waits. Usage: . lib.sh PIDLOCK [OTHER...]
+set -eu
+PIDLOCK=${1:?usage: TEST PIDLOCK-COMMAND}
+work=$(mktemp -d "${TMPDIR:-/tmp}/pidlock-test.XXXXXX")
+started=""
+
+cleanup() {
+	for p in $started; do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# remember PID: killed at exit if still around.
+remember() { started="$started $1"; }
+
+# expect CODE COMMAND...: run it, require exit status CODE; stdout lands in $out, stderr in $err.
+expect() {
+	want=$1
+	shift
+	got=0
+	"$@" >"$work/.out" 2>"$work/.err" || got=$?
+	out=$(cat "$work/.out")
+	err=$(cat "$work/.err")
+	[ "$got" = "$want" ] || fail "'$*' exited $got, expected $want; stdout: $out; stderr: $err"
+}
+
+# expect_err TEXT: the last expect's stderr must be exactly TEXT.
+expect_err() {
+	[ "$err" = "$1" ] || fail "stderr was '$err', expected '$1'"
+}
+
+# expect_err_has TEXT: the last expect's stderr must contain TEXT.
+expect_err_has() {
+	case $err in
+	*"$1"*) ;;
+	*) fail "stderr '$err' lacks '$1'" ;;
+	esac
+}
+
+# until_ok COMMAND...: retry until it succeeds; fail after 20 seconds. Bounds the test, not a
+# timing assertion: a correct program gets there in milliseconds.
+until_ok() {
+	n=0
+	until "$@" >/dev/null 2>&1; do
+		n=$((n + 1))
+		[ "$n" -lt 2000 ] || fail "gave up waiting for: $*"
+		sleep 0.01
+	done
+}
+
+running() { "$PIDLOCK" status "$1"; }
+
+# reap PID CODE: wait for our background job PID; it must have exited with CODE. (Not in a
+# command substitution: a subshell cannot wait for its parent's children.)
+reap() {
+	rc=0
+	wait "$1" || rc=$?
+	[ "$rc" = "$2" ] || fail "PID $1 exited $rc, expected $2"
+}
+
+# as_nobody COMMAND...: run COMMAND as an unprivileged user (only when we are root and
+# setpriv works); returns 99 when that is not possible here.
+as_nobody() {
+	if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
+		return 99
+	fi
+	setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all "$@"
+}

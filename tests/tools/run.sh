@@ -1,0 +1,102 @@
+#!/bin/sh
+# pidlock run: the lock, the PID in the file, the refusal, waiting, exec failures, usage.
+# Usage: run.sh PIDLOCK HOLD-UNWRITTEN
+. "$(dirname "$0")/lib.sh"
+HOLD=${2:?}
+f=$work/app/daemon.lock
+
+# The lock is taken (making the missing directory) and COMMAND is exec'd: same PID, so the
+# file holds COMMAND's PID and the process is COMMAND itself, not a pidlock waiting for it.
+"$PIDLOCK" run "$f" -- sleep 60 &
+pid=$!
+remember "$pid"
+until_ok running "$f"
+expect 0 "$PIDLOCK" status "$f"
+[ "$out" = "$pid" ] || fail "status printed '$out', the command's PID is $pid"
+[ "$(cat "$f")" = "$pid" ] || fail "the file holds '$(cat "$f")', not $pid"
+[ "$(cat /proc/"$pid"/comm)" = sleep ] || fail "PID $pid is $(cat /proc/"$pid"/comm), not sleep"
+
+# A second run is refused with the holder's PID, a fixed status, and COMMAND never runs.
+expect 75 "$PIDLOCK" run "$f" -- touch "$work/ran"
+expect_err "pidlock: already running as PID $pid (lock file: $f)"
+[ ! -e "$work/ran" ] || fail "COMMAND ran although the lock is held"
+expect 75 "$PIDLOCK" run --wait=0.2 "$f" -- touch "$work/ran"
+expect_err "pidlock: already running as PID $pid (lock file: $f)"
+expect 75 "$PIDLOCK" run --check-pid "$f" -- true
+
+# A waiter gets the lock once the holder is gone; its own PID is then in the file.
+"$PIDLOCK" run --wait=30 "$f" -- sh -c 'cat "$1" > "$2"' sh "$f" "$work/seen" &
+waiter=$!
+remember "$waiter"
+kill -TERM "$pid"
+reap "$pid" 143
+reap "$waiter" 0
+[ "$(cat "$work/seen")" = "$waiter" ] || fail "the waiter saw '$(cat "$work/seen")', not $waiter"
+
+# The lock dies with the command, even by SIGKILL: the file stays (nobody is left to remove
+# it), status says so, and the next run takes it at once.
+"$PIDLOCK" run "$f" -- sleep 60 &
+pid=$!
+remember "$pid"
+until_ok running "$f"
+kill -KILL "$pid"
+reap "$pid" 137
+expect 1 "$PIDLOCK" status "$f"
+expect 0 "$PIDLOCK" run "$f" -- true
+expect 42 "$PIDLOCK" run "$f" -- sh -c 'exit 42'
+
+# COMMAND that cannot be started: 127 / 126, and the lock is given back with no file left
+# (with --keep: the file stays, empty).
+rm -f "$f"
+expect 127 "$PIDLOCK" run "$f" -- "$work/no-such-command"
+expect_err "pidlock: $work/no-such-command: No such file or directory"
+[ ! -e "$f" ] || fail "a failed exec left $f behind"
+expect 127 "$PIDLOCK" run "$f" -- no-such-command-anywhere-in-path
+expect 126 "$PIDLOCK" run "$f" -- "$work"
+[ ! -e "$f" ] || fail "a failed exec left $f behind"
+expect 126 "$PIDLOCK" run --keep "$f" -- "$work"
+[ -f "$f" ] && [ ! -s "$f" ] || fail "--keep did not leave an empty $f"
+expect 0 "$PIDLOCK" run "$f" -- true
+
+# A holder that locked but has not written its PID yet.
+rm -f "$f"
+"$HOLD" "$f" &
+hold=$!
+remember "$hold"
+until_ok running "$f"
+expect 75 "$PIDLOCK" run "$f" -- true
+expect_err "pidlock: already running (lock file: $f; its holder has not recorded a PID yet)"
+kill "$hold"
+wait "$hold" || true
+
+# --check-pid: a live PID written by a program that holds no lock counts as held; without
+# the flag such a file is reclaimed.
+sleep 60 &
+other=$!
+remember "$other"
+echo "$other" >"$f"
+expect 75 "$PIDLOCK" run --check-pid "$f" -- true
+expect_err "pidlock: already running as PID $other (lock file: $f)"
+expect 0 "$PIDLOCK" run "$f" -- true
+
+# Errors name the path and the reason; the lock is never taken through a symlink.
+expect 125 "$PIDLOCK" run "$work" -- true
+expect_err "pidlock: $work: Is a directory"
+ln -s "$f" "$work/link"
+expect 125 "$PIDLOCK" run "$work/link" -- true
+expect_err "pidlock: $work/link: Too many levels of symbolic links"
+
+# Usage errors.
+expect 2 "$PIDLOCK" run
+expect 2 "$PIDLOCK" run "$f"
+expect 2 "$PIDLOCK" run "$f" true
+expect_err_has "expected '--' after PATH"
+expect 2 "$PIDLOCK" run "$f" --
+for bad in abc -1 1e3 "" 1.2.3 0x10 " 1" 99999999999; do
+	expect 2 "$PIDLOCK" run --wait="$bad" "$f" -- true
+	expect_err_has "--wait: bad number of seconds"
+done
+expect 2 "$PIDLOCK" run --bogus "$f" -- true
+expect_err_has "unknown option '--bogus'"
+[ ! -e "$work/ran" ] || fail "COMMAND ran after an error"
+echo "ok"
