@@ -26,10 +26,11 @@ void tt_rmtree(const char *dir);
  * to read it). */
 int tt_count_fds(void);
 
-/* Whether any entry besides . and .. is in @dir. */
+/* How many entries besides . and .. are in @dir; -1 when it cannot be read. */
 int tt_dir_entries(const char *dir);
 
-/* Fork a child that runs fn(arg) and _exit()s with its return value; returns the PID. */
+/* Fork a child that runs fn(arg) and _exit()s with its return value (tt_failures() there
+ * counts the child's own failures only); returns the PID. */
 pid_t tt_spawn(int (*fn)(void *), void *arg);
 
 /* waitpid() for @pid: its exit status, or 128 + signal, or -1. */
