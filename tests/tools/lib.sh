@@ -1,7 +1,7 @@
 # Sourced by the tests in tests/tools: a private directory, cleanup of what the test started,
-# exit status checks and bounded waits. Usage: . lib.sh PIDLOCK [OTHER...]
+# exit status checks and bounded waits. Set PIDLOCK (the command under test) first.
 set -eu
-PIDLOCK=${1:?usage: TEST PIDLOCK-COMMAND}
+: "${PIDLOCK:?set PIDLOCK before sourcing lib.sh}"
 work=$(mktemp -d "${TMPDIR:-/tmp}/pidlock-test.XXXXXX")
 started=""
 

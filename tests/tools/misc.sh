@@ -1,5 +1,6 @@
 #!/bin/sh
 # pidlock path, --help, --version and top-level usage. Usage: misc.sh PIDLOCK VERSION
+PIDLOCK=${1:?}
 . "$(dirname "$0")/lib.sh"
 VERSION=${2:?}
 

@@ -1,6 +1,7 @@
 #!/bin/sh
 # pidlock run: the lock, the PID in the file, the refusal, waiting, exec failures, usage.
 # Usage: run.sh PIDLOCK HOLD-UNWRITTEN
+PIDLOCK=${1:?}
 . "$(dirname "$0")/lib.sh"
 HOLD=${2:?}
 f=$work/app/daemon.lock

@@ -1,6 +1,7 @@
 #!/bin/sh
 # pidlock status: the four LSB answers, that it creates nothing, and that it never makes a
 # concurrent start fail. Usage: status.sh PIDLOCK HOLD-UNWRITTEN
+PIDLOCK=${1:?}
 . "$(dirname "$0")/lib.sh"
 HOLD=${2:?}
 f=$work/app/daemon.lock

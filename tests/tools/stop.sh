@@ -1,6 +1,7 @@
 #!/bin/sh
 # pidlock stop: signals only a holder, waits for the release, escalates to SIGKILL, and says
 # what happened in its exit status. Usage: stop.sh PIDLOCK HOLD-UNWRITTEN
+PIDLOCK=${1:?}
 . "$(dirname "$0")/lib.sh"
 HOLD=${2:?}
 f=$work/app/daemon.lock
