@@ -1,0 +1,84 @@
+"""tests/conformance/cases.txt through the Python API (see that file for the format)."""
+import errno
+import os
+import shutil
+import signal
+import subprocess
+
+import pytest
+
+import pidlock
+
+FLAGS = {"check_pid", "fsync", "keep_file"}
+
+
+def load_cases():
+    path = os.environ.get("PIDLOCK_CASES")
+    if not path:
+        return []
+    cases = []
+    with open(path) as f:
+        for line in f:
+            fields = line.split("#", 1)[0].split()
+            if fields:
+                assert len(fields) == 6, f"malformed case line: {line!r}"
+                cases.append(fields)
+    return cases
+
+
+def describe(prefix, pid, helper):
+    if pid is None or pid == -1:
+        return f"{prefix}:unwritten"
+    return f"{prefix}:helper" if helper > 0 and pid == helper else f"{prefix}:{pid}"
+
+
+def outcome(call, helper):
+    """What a call did, in the vocabulary of cases.txt."""
+    try:
+        return "ok", call()
+    except pidlock.AlreadyRunning as e:
+        return describe("EAGAIN", e.pid, helper), None
+    except OSError as e:
+        return errno.errorcode[e.errno], None
+
+
+@pytest.mark.parametrize("case", load_cases(), ids=lambda c: c[0])
+def test_case(case, conformance, tmp_path):
+    name, setup, rel, flags, want_acquire, want_probe = case
+    helper_bin, _ = conformance
+    options = {} if flags == "-" else {f: True for f in flags.split(",")}
+    assert set(options) <= FLAGS
+    casedir = tmp_path / name
+    path = str(casedir / rel)
+    proc = subprocess.Popen([helper_bin, "--setup", setup, str(casedir), rel],
+                            stdout=subprocess.PIPE, text=True)
+    helper = 0
+    try:
+        line = proc.stdout.readline()
+        if line.startswith("skip "):
+            pytest.skip(line[5:].strip())
+        assert line.startswith("ready "), f"setup {setup} failed: {line!r}"
+        helper = int(line.split()[1])
+
+        got, pid = outcome(lambda: pidlock.holder(path), helper)
+        if got == "ok":
+            got = "free" if pid is None else describe("held", pid, helper)
+        assert got in want_probe.split("|"), f"holder(): expected {want_probe}, got {got}"
+
+        got, lock = outcome(lambda: pidlock.acquire(path, **options), helper)
+        assert got in want_acquire.split("|"), f"acquire: expected {want_acquire}, got {got}"
+        if lock is not None:
+            assert lock.pid == os.getpid()
+            assert pidlock.read_pid(path) == os.getpid()
+            assert pidlock.holder(path) == os.getpid()
+            lock.release()
+            if "keep_file" in options:
+                assert os.path.getsize(path) == 0
+            else:
+                assert not os.path.lexists(path)
+    finally:
+        if helper > 0:
+            os.kill(helper, signal.SIGTERM)
+        proc.stdout.close()
+        proc.wait(timeout=10)
+        shutil.rmtree(casedir, ignore_errors=True)
