@@ -1,0 +1,101 @@
+-- tests/conformance/cases.txt through the Lua API (see that file for the format).
+local pidlock = require "pidlock"
+local h = require "helpers"
+
+local unpack = table.unpack or unpack  -- LuaJIT speaks 5.1
+local helper = os.getenv("PIDLOCK_CONFORMANCE")
+local cases_file = os.getenv("PIDLOCK_CASES")
+
+local function load_cases()
+  local cases = {}
+  for line in io.lines(cases_file) do
+    local fields = {}
+    for field in line:gsub("#.*", ""):gmatch("%S+") do fields[#fields + 1] = field end
+    if #fields > 0 then
+      assert(#fields == 6, "malformed case line: " .. line)
+      cases[#cases + 1] = fields
+    end
+  end
+  return cases
+end
+
+-- Lua has no errno names: the helper prints the C library's table.
+local function errno_names()
+  local names = {}
+  for name, num in h.sh(helper .. " --errnos"):gmatch("(%S+) (%d+)") do
+    names[tonumber(num)] = names[tonumber(num)] or name
+  end
+  return names
+end
+
+local function one_of(want, got)
+  for alt in want:gmatch("[^|]+") do
+    if alt == got then return true end
+  end
+  return false
+end
+
+local function describe_holder(prefix, pid, helper_pid)
+  if pid == -1 then return prefix .. ":unwritten" end
+  if helper_pid > 0 and pid == helper_pid then return prefix .. ":helper" end
+  return prefix .. ":" .. tostring(pid)
+end
+
+describe("conformance", function()
+  if not helper or not cases_file then
+    pending("PIDLOCK_CONFORMANCE / PIDLOCK_CASES not set (run through ctest)")
+    return
+  end
+  local names = errno_names()
+  local me = h.getpid()
+
+  for _, case in ipairs(load_cases()) do
+    local name, setup, rel, flags, want_acquire, want_probe = unpack(case)
+    it(name, function()
+      local top = h.tmpdir()
+      local dir = top .. "/" .. name
+      local path = dir .. "/" .. rel
+      local proc = assert(io.popen(string.format("%s --setup %s '%s' '%s'", helper, setup, dir, rel)))
+      local line = proc:read("*l") or ""
+      local helper_pid = tonumber(line:match("^ready (%d+)$"))
+      local ok, err = pcall(function()
+        if line:match("^skip ") then
+          print("skip " .. name .. ": " .. line:sub(6))
+          return
+        end
+        assert(helper_pid, "setup " .. setup .. " failed: " .. line)
+
+        local held, msg, code = pidlock.holder(path)
+        local got
+        if held == nil then got = names[code]
+        elseif held == false then got = "free"
+        else got = describe_holder("held", held, helper_pid) end
+        assert(one_of(want_probe, got), "holder(): expected " .. want_probe .. ", got " .. tostring(got) .. " " .. tostring(msg))
+
+        local opts = {}
+        if flags ~= "-" then
+          for flag in flags:gmatch("[^,]+") do opts[flag] = true end
+        end
+        local lock, _, errno, holder = pidlock.acquire(path, opts)
+        if lock then got = "ok"
+        elseif names[errno] == "EAGAIN" then got = describe_holder("EAGAIN", holder, helper_pid)
+        else got = names[errno] end
+        assert(one_of(want_acquire, got), "acquire: expected " .. want_acquire .. ", got " .. tostring(got))
+        if lock then
+          assert(lock:pid() == me and pidlock.read_pid(path) == me and pidlock.holder(path) == me,
+            "the lock does not name this process")
+          assert(lock:release())
+          if opts.keep_file then
+            assert(h.size(path) == 0, "keep_file: the file should stay, empty")
+          else
+            assert(not h.exists(path), "the file should be gone")
+          end
+        end
+      end)
+      if helper_pid and helper_pid > 0 then os.execute("kill " .. helper_pid) end
+      proc:close()
+      h.rmtree(top)
+      assert(ok, err)
+    end)
+  end
+end)
