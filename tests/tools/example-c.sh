@@ -34,7 +34,7 @@ grep -q "$prefix" "$work/cmake-build/CMakeCache.txt" || fail "CMake did not use 
 
 expect 0 "$PIDLOCK" --version
 for daemon in "$work/daemon-pkg-config" "$work/cmake-build/example-daemon"; do
-	f=$work/$(basename "$daemon")/daemon.lock
+	f=$work/locks/$(basename "$daemon")/daemon.lock
 	# Start: the parent exits 0 once the child has adopted the lock.
 	expect 0 "$daemon" "$f"
 	pid=${out##* as PID }
