@@ -147,14 +147,15 @@ PIDLOCK_API int pidlock_pid_alive(long long pid);
  * $XDG_RUNTIME_DIR when set and absolute, else /run for root, else $XDG_DATA_HOME when set,
  * else $HOME/.local/share.
  *
- * @param[out] buf   receives the path, NUL-terminated
+ * @param[out] buf   receives the path, NUL-terminated; NULL (with size 0) to ask the length
  * @param      size  the size of buf
  * @return the path's length, or -EINVAL (NULL/empty app, app with '/' or "..", relative or
  *         root base), -ENOENT (no base: HOME unset), -ENAMETOOLONG, -ERANGE (buf too small).
  */
 PIDLOCK_API int pidlock_default_path(const char *app, char *buf, size_t size);
 
-/** "<dir>/daemon.lock" into @p buf; returns its length, or -EINVAL, -ENAMETOOLONG, -ERANGE. */
+/** "<dir>/daemon.lock" into @p buf (as pidlock_default_path() does); returns its length, or
+ *  -EINVAL (NULL or empty dir), -ENAMETOOLONG, -ERANGE. */
 PIDLOCK_API int pidlock_path_for_dir(const char *dir, char *buf, size_t size);
 
 /** A message for a pidlock return code (negative errno); never NULL. */

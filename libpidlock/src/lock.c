@@ -51,8 +51,8 @@ static int test_fd(int fd)
 }
 
 /* Open the file, creating it when absent. *created tells which: a file this call created
- * with O_EXCL is a fresh regular file of ours, and while we lock it first nobody else can
- * have unlinked it (only a holder unlinks, and only its own file), which saves the checks. */
+ * with O_EXCL is a fresh regular file of ours, which saves the type and owner checks and the
+ * lstat() of the path (settle() explains why a link count is proof enough). */
 static int open_lockfile(const char *path, bool *created)
 {
 	bool parents_made = false;
@@ -127,8 +127,13 @@ static int settle(pidlock *l, int fd, bool created, const struct stat *st, pid_t
 	int r;
 
 	if (created) {
+		/* Created by us, but another starter may have opened, locked, used and unlinked
+		 * it before our lock went in. Only holders unlink, nobody renames: a file still
+		 * linked is still the one at the path. */
 		if (fstat(fd, &own) < 0)
 			return -errno;
+		if (own.st_nlink == 0)
+			return -ESTALE;
 		st = &own;
 	} else if (!path_names(l->path, st->st_dev, st->st_ino)) {
 		/* The holder we waited for unlinked this file; a newer one may stand at the path. */
@@ -138,8 +143,12 @@ static int settle(pidlock *l, int fd, bool created, const struct stat *st, pid_t
 	}
 	l->pid = pidlock__self();
 	r = pidlock__write_pid(fd, l->pid, !created, l->flags & PIDLOCK_FSYNC);
-	if (r < 0)
+	if (r < 0) {
+		/* A failed acquire leaves no file behind that it created. */
+		if (created && path_names(l->path, st->st_dev, st->st_ino))
+			unlink(l->path);
 		return r;
+	}
 	l->fd = fd;
 	l->dev = st->st_dev;
 	l->ino = st->st_ino;
@@ -194,11 +203,6 @@ int pidlock_acquire(const char *path, unsigned flags, int timeout_ms, pidlock **
 				pidlock__waiter_done(&w);
 				*ret_lock = l;
 				return 0;
-			}
-			if (created) {
-				/* Ours from the start and still locked: leave nothing behind. */
-				unlink(path);
-				break;
 			}
 			if (r != -ESTALE && r != -EAGAIN)
 				break;

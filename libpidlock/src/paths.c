@@ -48,13 +48,13 @@ static int join(char *buf, size_t size, const char *dir, const char *app)
 		;
 	if (dlen == 1 && dir[0] == '/')
 		dlen = 0; /* "/" + "/daemon.lock" */
-	n = snprintf(buf, size, "%.*s%s%s/" LOCK_NAME, (int)dlen, dir, app ? "/" : "",
+	n = snprintf(buf, buf ? size : 0, "%.*s%s%s/" LOCK_NAME, (int)dlen, dir, app ? "/" : "",
 		     app ? app : "");
 	if (n < 0)
 		return -EINVAL;
 	if (n >= PATH_MAX)
 		return -ENAMETOOLONG;
-	if ((size_t)n >= size)
+	if (buf && (size_t)n >= size)
 		return -ERANGE;
 	return n;
 }
@@ -81,6 +81,7 @@ int pidlock_default_path(const char *app, char *buf, size_t size)
 {
 	const char *base, *home;
 	char tmp[PATH_MAX];
+	size_t hlen;
 
 	if (!app || !*app || strchr(app, '/') || strstr(app, "..") || !strcmp(app, "."))
 		return -EINVAL;
@@ -98,10 +99,12 @@ int pidlock_default_path(const char *app, char *buf, size_t size)
 		home = getenv("HOME");
 		if (!home || !*home)
 			return -ENOENT;
-		if (snprintf(tmp, sizeof tmp, "%s/.local/share", home) >= (int)sizeof tmp)
-			return -ENAMETOOLONG;
 		if (!usable_base(home))
 			return -EINVAL;
+		for (hlen = strlen(home); home[hlen - 1] == '/'; hlen--)
+			;
+		if (snprintf(tmp, sizeof tmp, "%.*s/.local/share", (int)hlen, home) >= (int)sizeof tmp)
+			return -ENAMETOOLONG;
 		base = tmp;
 	}
 	if (!usable_base(base))

@@ -1,0 +1,152 @@
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+char tdir[PATH_MAX];
+static char tbuf[4][PATH_MAX];
+static int tbuf_next;
+
+void tdir_setup(void)
+{
+	snprintf(tdir, sizeof tdir, "/dev/shm/pidlock-test-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tdir));
+	chmod(tdir, 0755); /* helpers running as nobody must reach it */
+}
+
+static int rm_entry(const char *p, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st; (void)type; (void)ftw;
+	chmod(p, 0700);
+	remove(p);
+	return 0;
+}
+
+void tdir_teardown(void)
+{
+	nftw(tdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+const char *tpath(const char *name)
+{
+	char *b = tbuf[tbuf_next++ % 4];
+
+	/* A name too long for the buffer is cut: tests of over-long paths build their own. */
+	if (snprintf(b, PATH_MAX, "%s/%s", tdir, name) >= PATH_MAX)
+		b[PATH_MAX - 1] = '\0';
+	return b;
+}
+
+void write_file(const char *path, const char *content)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, content, strlen(content)), (ssize_t)strlen(content));
+	close(fd);
+}
+
+ssize_t read_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	buf[n < 0 ? 0 : n] = '\0';
+	return n;
+}
+
+bool exists(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0;
+}
+
+int open_fd_count(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+pid_t start_holder(const char *path, unsigned flags, bool no_write)
+{
+	int p[2];
+	char c = 0;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int ok;
+		if (no_write) {
+			/* A starter caught between open and write: the kernel lock, no PID. */
+			int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+			struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+			ok = fd >= 0 && fcntl(fd, F_OFD_SETLK, &fl) == 0;
+		} else {
+			pidlock *l;
+			ok = pidlock_acquire(path, flags, 0, &l, NULL) == 0;
+		}
+		c = ok ? 'y' : 'n';
+		if (write(p[1], &c, 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	ck_assert_int_eq(read(p[0], &c, 1), 1);
+	close(p[0]);
+	ck_assert_int_eq(c, 'y');
+	return pid;
+}
+
+void stop_holder(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+pid_t dead_pid(void)
+{
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, NULL, 0);
+	return pid;
+}
+
+int as_nobody(int (*fn)(void *), void *arg)
+{
+	int status;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(99);
+		_exit(fn(arg));
+	}
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}

@@ -1,0 +1,45 @@
+/* Shared by the Check suites: scratch directories, file contents, helper processes. */
+#ifndef PIDLOCK_TEST_HELPERS_H
+#define PIDLOCK_TEST_HELPERS_H
+
+#include <check.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "pidlock.h"
+
+/* A fresh directory for one test (removed by the checked fixture), and paths inside it. */
+extern char tdir[];
+void tdir_setup(void);
+void tdir_teardown(void);
+const char *tpath(const char *name);
+
+/* File helpers; read_file returns the byte count or -1 when missing. */
+void write_file(const char *path, const char *content);
+ssize_t read_file(const char *path, char *buf, size_t size);
+bool exists(const char *path);
+int open_fd_count(void);
+
+/* A process that holds the lock at @path until stop_holder(). With @no_write the child
+ * takes only the kernel lock, leaving the file empty (an acquirer "not written yet"). */
+pid_t start_holder(const char *path, unsigned flags, bool no_write);
+void stop_holder(pid_t pid);
+
+/* A PID that certainly belonged to a process that has exited. */
+pid_t dead_pid(void);
+
+/* Runs @fn in a child with the effective uid of nobody; returns its exit status. */
+int as_nobody(int (*fn)(void *), void *arg);
+
+/* Every suite; one file per topic. */
+Suite *suite_acquire(void);
+Suite *suite_release(void);
+Suite *suite_content(void);
+Suite *suite_probe(void);
+Suite *suite_hostile(void);
+Suite *suite_paths(void);
+Suite *suite_concurrency(void);
+Suite *suite_wait(void);
+Suite *suite_port(void);
+
+#endif

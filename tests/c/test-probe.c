@@ -1,0 +1,132 @@
+/* pidlock_holder(): who holds it, found without taking anything. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+START_TEST(probe_missing_creates_nothing)
+{
+	pid_t who = 99;
+
+	ck_assert_int_eq(pidlock_holder(tpath("none.lock"), &who), 0);
+	ck_assert_int_eq(who, 0);
+	ck_assert(!exists(tpath("none.lock")));
+	ck_assert_int_eq(pidlock_holder(tpath("none.lock"), NULL), 0);
+}
+END_TEST
+
+START_TEST(probe_stale_file_is_free)
+{
+	char buf[32];
+	pid_t who = 99;
+
+	write_file(tpath("s.lock"), "12345\n");
+	ck_assert_int_eq(pidlock_holder(tpath("s.lock"), &who), 0);
+	ck_assert_int_eq(who, 0);
+	ck_assert_int_eq(read_file(tpath("s.lock"), buf, sizeof buf), 6);
+}
+END_TEST
+
+START_TEST(probe_held)
+{
+	pid_t who = 0, child = start_holder(tpath("h.lock"), 0, false);
+
+	ck_assert_int_eq(pidlock_holder(tpath("h.lock"), &who), 1);
+	ck_assert_int_eq(who, child);
+	stop_holder(child);
+	ck_assert_int_eq(pidlock_holder(tpath("h.lock"), &who), 0);
+}
+END_TEST
+
+START_TEST(probe_held_not_written)
+{
+	pid_t who = 0, child = start_holder(tpath("n.lock"), 0, true);
+
+	ck_assert_int_eq(pidlock_holder(tpath("n.lock"), &who), 1);
+	ck_assert_int_eq(who, -1);
+	stop_holder(child);
+}
+END_TEST
+
+START_TEST(probe_self_held)
+{
+	pidlock *l;
+	pid_t who = 0;
+
+	ck_assert_int_eq(pidlock_acquire(tpath("m.lock"), 0, 0, &l, NULL), 0);
+	ck_assert_int_eq(pidlock_holder(tpath("m.lock"), &who), 1);
+	ck_assert_int_eq(who, getpid());
+	pidlock_release(l);
+}
+END_TEST
+
+START_TEST(probe_bad_paths)
+{
+	ck_assert_int_eq(pidlock_holder(NULL, NULL), -EINVAL);
+	ck_assert_int_eq(pidlock_holder("", NULL), -EINVAL);
+	ck_assert_int_eq(pidlock_holder(tdir, NULL), -EISDIR);
+	ck_assert_int_eq(symlink("x", tpath("l")), 0);
+	ck_assert_int_eq(pidlock_holder(tpath("l"), NULL), -ELOOP);
+	ck_assert_int_eq(mkfifo(tpath("f"), 0644), 0);
+	alarm(5);
+	ck_assert_int_eq(pidlock_holder(tpath("f"), NULL), -EINVAL);
+	alarm(0);
+}
+END_TEST
+
+/* A monitoring script asking "is it running?" must never make a start fail: one process
+ * acquires and releases while another probes as fast as it can. */
+START_TEST(probe_never_fails_an_acquire)
+{
+	enum { ROUNDS = 20000 };
+	pid_t prober = fork();
+	long probes_held = 0, failures = 0;
+	int i;
+
+	ck_assert_int_ge(prober, 0);
+	if (prober == 0) {
+		for (;;)
+			pidlock_holder(tpath("p.lock"), NULL);
+	}
+	for (i = 0; i < ROUNDS; i++) {
+		pidlock *l;
+		int r = pidlock_acquire(tpath("p.lock"), i % 2 ? PIDLOCK_KEEP_FILE : 0, 0, &l, NULL);
+		if (r == -EAGAIN) {
+			failures++;
+			continue;
+		}
+		ck_assert_int_eq(r, 0);
+		probes_held += pidlock_holder(tpath("p.lock"), NULL) == 1;
+		pidlock_release(l);
+	}
+	kill(prober, SIGKILL);
+	waitpid(prober, NULL, 0);
+	printf("probe: %d acquire/release cycles beside a full-speed prober, %ld failed\n", ROUNDS, failures);
+	ck_assert_int_eq(probes_held, ROUNDS - failures);
+	ck_assert_int_eq(failures, 0);
+}
+END_TEST
+
+Suite *suite_probe(void)
+{
+	Suite *s = suite_create("probe");
+	TCase *tc = tcase_create("probe");
+
+	tcase_add_checked_fixture(tc, tdir_setup, tdir_teardown);
+	tcase_add_test(tc, probe_missing_creates_nothing);
+	tcase_add_test(tc, probe_stale_file_is_free);
+	tcase_add_test(tc, probe_held);
+	tcase_add_test(tc, probe_held_not_written);
+	tcase_add_test(tc, probe_self_held);
+	tcase_add_test(tc, probe_bad_paths);
+	tcase_add_test(tc, probe_never_fails_an_acquire);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	return s;
+}

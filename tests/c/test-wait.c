@@ -1,0 +1,171 @@
+/* Waiting for the lock: takes over after a release, honours its timeout, lets signals in. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+static long long now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+}
+
+/* A holder that keeps the lock @ms milliseconds, then releases (or dies). */
+static pid_t hold_for(const char *path, unsigned flags, int ms, bool die)
+{
+	int p[2];
+	char c;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(p), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		pidlock *l;
+		c = pidlock_acquire(path, flags, 0, &l, NULL) == 0 ? 'y' : 'n';
+		if (write(p[1], &c, 1) != 1)
+			_exit(1);
+		usleep((useconds_t)ms * 1000);
+		if (die)
+			raise(SIGKILL);
+		_exit(pidlock_release(l) == 0 ? 0 : 1);
+	}
+	ck_assert_int_eq(read(p[0], &c, 1), 1);
+	ck_assert_int_eq(c, 'y');
+	close(p[0]);
+	close(p[1]);
+	return pid;
+}
+
+static void wait_released(const char *path, unsigned holder_flags, bool die, int timeout)
+{
+	pidlock *l;
+	pid_t child = hold_for(path, holder_flags, 100, die);
+
+	ck_assert_int_eq(pidlock_acquire(path, 0, timeout, &l, NULL), 0);
+	ck_assert_int_eq(pidlock_read_pid(path), getpid());
+	pidlock_release(l);
+	waitpid(child, NULL, 0);
+}
+
+START_TEST(waiter_takes_over_after_unlinking_release)
+{
+	wait_released(tpath("w.lock"), 0, false, PIDLOCK_WAIT_FOREVER);
+}
+END_TEST
+
+START_TEST(waiter_takes_over_after_keep_file_release)
+{
+	wait_released(tpath("w.lock"), PIDLOCK_KEEP_FILE, false, 10000);
+}
+END_TEST
+
+START_TEST(waiter_takes_over_from_killed_holder)
+{
+	wait_released(tpath("w.lock"), 0, true, PIDLOCK_WAIT_FOREVER);
+}
+END_TEST
+
+START_TEST(timeout_is_honoured)
+{
+	pidlock *l = NULL;
+	pid_t holder = 0, child = start_holder(tpath("t.lock"), 0, false);
+	int fds = open_fd_count();
+	long long t0 = now_ms();
+
+	ck_assert_int_eq(pidlock_acquire(tpath("t.lock"), 0, 150, &l, &holder), -EAGAIN);
+	ck_assert_int_ge(now_ms() - t0, 150);
+	ck_assert_int_eq(holder, child);
+	ck_assert_ptr_null(l);
+	ck_assert_int_eq(open_fd_count(), fds);
+	stop_holder(child);
+}
+END_TEST
+
+static volatile sig_atomic_t alarms;
+static void on_alarm(int sig) { (void)sig; alarms++; }
+
+static void arm(int ms)
+{
+	struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART */
+	struct itimerval it = { .it_value = { .tv_sec = 0, .tv_usec = ms * 1000 } };
+
+	alarms = 0;
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+START_TEST(signal_runs_handler_and_wait_goes_on)
+{
+	pidlock *l;
+	pid_t child = hold_for(tpath("s.lock"), 0, 300, false);
+
+	arm(50);
+	ck_assert_int_eq(pidlock_acquire(tpath("s.lock"), 0, PIDLOCK_WAIT_FOREVER, &l, NULL), 0);
+	ck_assert_int_eq(alarms, 1);
+	pidlock_release(l);
+	waitpid(child, NULL, 0);
+}
+END_TEST
+
+START_TEST(interruptible_wait_returns_eintr)
+{
+	pidlock *l = NULL;
+	pid_t child = start_holder(tpath("i.lock"), 0, false);
+	int fds = open_fd_count();
+
+	arm(50);
+	ck_assert_int_eq(pidlock_acquire(tpath("i.lock"), PIDLOCK_INTERRUPTIBLE, PIDLOCK_WAIT_FOREVER, &l, NULL), -EINTR);
+	ck_assert_int_eq(alarms, 1);
+	ck_assert_ptr_null(l);
+	ck_assert_int_eq(open_fd_count(), fds);
+	stop_holder(child);
+}
+END_TEST
+
+START_TEST(check_pid_holder_is_waited_out)
+{
+	pidlock *l;
+	char content[32];
+	pid_t child = fork();
+
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		usleep(300000);
+		_exit(0);
+	}
+	usleep(20000);
+	snprintf(content, sizeof content, "%d\n", (int)child);
+	write_file(tpath("c.lock"), content);
+	/* No kernel lock to wait on: the wait notices the PID's death by polling. */
+	ck_assert_int_eq(pidlock_acquire(tpath("c.lock"), PIDLOCK_CHECK_PID, 0, &l, NULL), -EAGAIN);
+	ck_assert_int_eq(waitpid(child, NULL, 0), child);
+	ck_assert_int_eq(pidlock_acquire(tpath("c.lock"), PIDLOCK_CHECK_PID, 5000, &l, NULL), 0);
+	pidlock_release(l);
+}
+END_TEST
+
+Suite *suite_wait(void)
+{
+	Suite *s = suite_create("wait");
+	TCase *tc = tcase_create("wait");
+
+	tcase_add_checked_fixture(tc, tdir_setup, tdir_teardown);
+	tcase_add_test(tc, waiter_takes_over_after_unlinking_release);
+	tcase_add_test(tc, waiter_takes_over_after_keep_file_release);
+	tcase_add_test(tc, waiter_takes_over_from_killed_holder);
+	tcase_add_test(tc, timeout_is_honoured);
+	tcase_add_test(tc, signal_runs_handler_and_wait_goes_on);
+	tcase_add_test(tc, interruptible_wait_returns_eintr);
+	tcase_add_test(tc, check_pid_holder_is_waited_out);
+	tcase_set_timeout(tc, 30);
+	suite_add_tcase(s, tc);
+	return s;
+}
