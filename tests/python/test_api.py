@@ -260,12 +260,16 @@ def _signal_until_done(child, sig, limit):
         child.send_signal(sig)
 
 
-def test_ctrl_c_interrupts_a_wait(lockpath):
+@pytest.mark.parametrize("mode,sig,expected", [
+    ("forever", signal.SIGINT, "interrupted\n"),  # Ctrl-C ends a wait
+    ("0.5", signal.SIGUSR1, "timeout True\n"),   # handled signals keep the deadline
+])
+def test_signals_during_a_wait(lockpath, mode, sig, expected):
     with pidlock.acquire(lockpath):
-        child = _child(lockpath, "forever")
-        _signal_until_done(child, signal.SIGINT, 10)
+        child = _child(lockpath, mode)
+        _signal_until_done(child, sig, 10)
         out, _ = child.communicate(timeout=10)
-    assert out == "interrupted\n"
+    assert out == expected
 
 
 def test_signal_handler_that_returns_lets_the_wait_go_on(lockpath):
@@ -278,11 +282,3 @@ def test_signal_handler_that_returns_lets_the_wait_go_on(lockpath):
     lock.release()
     out, _ = child.communicate(timeout=20)
     assert out == "acquired True\n"
-
-
-def test_interrupted_wait_keeps_its_deadline(lockpath):
-    with pidlock.acquire(lockpath):
-        child = _child(lockpath, "0.5")
-        _signal_until_done(child, signal.SIGUSR1, 10)
-        out, _ = child.communicate(timeout=10)
-    assert out == "timeout True\n"
