@@ -21,7 +21,7 @@
 
 /* What the error of the current call needs to know besides the code. Per thread: in Python
  * the GIL is released while acquire waits, so two threads can be in here at once. */
-static __thread struct {
+static _Thread_local struct {
 	const char *path;
 	pid_t holder;
 } pl_call;

@@ -18,6 +18,12 @@ local function bad(msg)
   return nil, "pidlock: " .. msg, core.EINVAL
 end
 
+-- A string C can take whole: a NUL would cut it short and name another file.
+local function bad_string(s, what)
+  if type(s) ~= "string" then return what .. " must be a string" end
+  if s:find("\0", 1, true) then return what .. " contains a NUL byte" end
+end
+
 -- Seconds (nil or 0: fail at once, math.huge: forever) to the C library's milliseconds.
 local function timeout_ms(t)
   if t == nil then return 0 end
@@ -33,13 +39,15 @@ local options = { timeout = true, check_pid = true, fsync = true, keep_file = tr
 --- Take the lock at path. opts: timeout (seconds), check_pid, fsync, keep_file.
 -- Returns the lock, or nil, message, errno, holder_pid.
 function M.acquire(path, opts)
-  if type(path) ~= "string" then return bad("path must be a string") end
+  local msg = bad_string(path, "path")
+  if msg then return bad(msg) end
   if opts == nil then opts = {} end
   if type(opts) ~= "table" then return bad("options must be a table") end
   for k in pairs(opts) do
     if not options[k] then return bad("unknown option '" .. tostring(k) .. "'") end
   end
-  local ms, msg = timeout_ms(opts.timeout)
+  local ms
+  ms, msg = timeout_ms(opts.timeout)
   if not ms then return bad(msg) end
   local flags = 0
   if opts.check_pid then flags = flags + core.CHECK_PID end
@@ -103,7 +111,8 @@ end
 
 --- Who holds the lock: its PID (-1 while not yet written), false when free.
 function M.holder(path)
-  if type(path) ~= "string" then return bad("path must be a string") end
+  local msg = bad_string(path, "path")
+  if msg then return bad(msg) end
   local held, pid_or_msg, code = core.holder(path)
   if held == nil then return nil, pid_or_msg, code end
   return held == 1 and pid_or_msg or false
@@ -111,7 +120,8 @@ end
 
 --- The PID written in the file, false when missing, empty or malformed.
 function M.read_pid(path)
-  if type(path) ~= "string" then return bad("path must be a string") end
+  local bad_path = bad_string(path, "path")
+  if bad_path then return bad(bad_path) end
   local pid, msg, code = core.read_pid(path)
   if pid == nil then return nil, msg, code end
   return pid > 0 and pid or false
@@ -127,7 +137,8 @@ end
 
 --- The usual lock path for app: $XDG_RUNTIME_DIR/app/daemon.lock, /run/app/... .
 function M.default_path(app)
-  if type(app) ~= "string" then return bad("app must be a string") end
+  local msg = bad_string(app, "app")
+  if msg then return bad(msg) end
   return core.default_path(app)
 end
 

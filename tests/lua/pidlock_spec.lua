@@ -70,7 +70,7 @@ describe("pidlock", function()
   it("rejects bad input with nil, message", function()
     for _, args in ipairs({
       { 42 }, { nil }, { path, "x" }, { path, { bogus = true } }, { path, { timeout = -1 } },
-      { path, { timeout = "1" } }, { path, { timeout = 0 / 0 } }, { "" },
+      { path, { timeout = "1" } }, { path, { timeout = 0 / 0 } }, { "" }, { path .. "\0x" },
     }) do
       local lock, msg, code = pidlock.acquire(args[1], args[2])
       assert.is_nil(lock)
