@@ -50,7 +50,8 @@ enum pidlock_flags {
 	PIDLOCK_FSYNC = 1 << 1,
 	/** On release, empty the file but leave it in place instead of unlinking it. */
 	PIDLOCK_KEEP_FILE = 1 << 2,
-	/** While waiting, return -EINTR when a signal handler runs instead of waiting on. */
+	/** While waiting, return -EINTR when a signal handler installed without SA_RESTART
+	 *  runs (Python's are), instead of waiting on after it. */
 	PIDLOCK_INTERRUPTIBLE = 1 << 3,
 };
 

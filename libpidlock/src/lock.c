@@ -18,18 +18,24 @@
 
 /* The one place that knows the locking primitive. OFD locks conflict between two opens in
  * one process, survive unrelated close() calls and can be tested without being taken; flock
- * is the fallback where they do not exist, and its probe takes a shared lock for a moment. */
-static int lock_fd(int fd)
+ * is the fallback where they do not exist, and its probe takes a shared lock for a moment.
+ * With @block the kernel queues us until the lock is free; a signal handler without
+ * SA_RESTART ends that wait with -EINTR when @interruptible, and is only a pause otherwise. */
+static int lock_fd(int fd, bool block, bool interruptible)
 {
+	for (;;) {
 #ifdef F_OFD_SETLK
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 
-	if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
-		return 0;
+		if (fcntl(fd, block ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == 0)
+			return 0;
 #else
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-		return 0;
+		if (flock(fd, LOCK_EX | (block ? 0 : LOCK_NB)) == 0)
+			return 0;
 #endif
+		if (errno != EINTR || interruptible)
+			break;
+	}
 	return errno == EACCES || errno == EWOULDBLOCK ? -EAGAIN : -errno;
 }
 
@@ -72,7 +78,7 @@ static int open_lockfile(const char *path, bool *created)
 			continue;
 		}
 		if (errno != EEXIST)
-			return -errno;
+			return pidlock__open_errno();
 		/* O_EXCL also fails on a symlink; O_NOFOLLOW turns that into ELOOP here. */
 		fd = open(path, OPEN_FLAGS);
 		if (fd >= 0) {
@@ -80,7 +86,7 @@ static int open_lockfile(const char *path, bool *created)
 			return fd;
 		}
 		if (errno != ENOENT)
-			return -errno;
+			return pidlock__open_errno();
 		/* Unlinked between the two opens by a releasing holder: start over. */
 	}
 }
@@ -164,7 +170,7 @@ int pidlock_acquire(const char *path, unsigned flags, int timeout_ms, pidlock **
 	struct stat st;
 	pidlock *l = NULL;
 	pid_t holder = 0;
-	bool created = false;
+	bool created = false, block = false;
 	int fd = -1, r;
 
 	if (ret_holder)
@@ -195,7 +201,8 @@ int pidlock_acquire(const char *path, unsigned flags, int timeout_ms, pidlock **
 			if (!created && (r = check_existing(fd, &st)) < 0)
 				break;
 		}
-		r = lock_fd(fd);
+		r = lock_fd(fd, block, flags & PIDLOCK_INTERRUPTIBLE);
+		block = false;
 		if (r == 0) {
 			holder = 0;
 			r = settle(l, fd, created, &st, &holder);
@@ -226,6 +233,12 @@ int pidlock_acquire(const char *path, unsigned flags, int timeout_ms, pidlock **
 		}
 		if (timeout_ms == 0)
 			break;
+		if (timeout_ms == PIDLOCK_WAIT_FOREVER && fd >= 0) {
+			/* No deadline: let the kernel queue us and hand the lock over at the
+			 * holder's last close, within microseconds. */
+			block = true;
+			continue;
+		}
 		r = pidlock__wait(&w, fd);
 		if (r == -ETIMEDOUT)
 			r = -EAGAIN;

@@ -71,6 +71,13 @@ int pidlock__write_pid(int fd, pid_t pid, bool truncate_first, bool sync)
 	return 0;
 }
 
+int pidlock__open_errno(void)
+{
+	/* open() says ENXIO for a socket (or a device with nothing behind it) before we can
+	 * fstat() it: the same "not a regular file" as a FIFO. */
+	return errno == ENXIO ? -EINVAL : -errno;
+}
+
 /* Read-only open for looking, never creating and never blocking on a FIFO. Returns the fd,
  * or -ENOENT, or the reason it is not a regular file. */
 int pidlock__open_existing(const char *path, int mode, struct stat *st)
@@ -82,7 +89,7 @@ int pidlock__open_existing(const char *path, int mode, struct stat *st)
 		return r;
 	fd = open(path, mode | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
-		return -errno;
+		return pidlock__open_errno();
 	if (fstat(fd, st) < 0) {
 		r = -errno;
 		close(fd);
@@ -151,7 +158,7 @@ static int process_start(pid_t pid, long long *ret_ns)
 
 int pidlock__started_before(pid_t pid, const struct timespec *when)
 {
-	struct timespec real, boot;
+	struct timespec real, boot, res;
 	long long start_ns, when_ns;
 	int r = process_start(pid, &start_ns);
 
@@ -163,5 +170,9 @@ int pidlock__started_before(pid_t pid, const struct timespec *when)
 	clock_gettime(CLOCK_BOOTTIME, &boot);
 	when_ns = (when->tv_sec - real.tv_sec + boot.tv_sec) * 1000000000LL +
 		  (when->tv_nsec - real.tv_nsec + boot.tv_nsec);
+	/* File times come from the coarse clock, up to one of its ticks behind the write: a
+	 * holder that wrote its PID right after it started must not look younger than it. */
+	if (clock_getres(CLOCK_REALTIME_COARSE, &res) == 0)
+		when_ns += res.tv_sec * 1000000000LL + res.tv_nsec;
 	return start_ns <= when_ns;
 }

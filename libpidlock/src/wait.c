@@ -1,4 +1,5 @@
-/* Waiting for a held lock to change hands.
+/* Waiting for a held lock to change hands, when there is a deadline (an endless wait blocks
+ * in the kernel instead: see lock_fd()).
  *
  * F_OFD_SETLKW cannot time out, so the waiter sleeps in ppoll() on an inotify watch of the
  * locked file: the holder's close (IN_CLOSE_WRITE), unlink (IN_ATTRIB) or a rename wake it at
