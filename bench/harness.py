@@ -125,19 +125,19 @@ class Bench:
         return [PYTHON, os.path.join(HERE, "python", "pybench.py"), *args]
 
     def cycle_variants(self):
-        """name -> (function(fs, path, n) -> ns per cycle, or None when unavailable)."""
+        """name -> function(fs, path, n) -> [wall ns, CPU ns] per cycle, or False when unavailable."""
         v = {}
         for c in ("pidlock", "libbsd", "floor"):
             ok = c != "libbsd" or self.have["libbsd"]
             v["C " + c] = ok and (lambda fs, p, n, c=c: self.numbers(
-                [self.cbench, "cycle", c, p, str(n)])[0])
+                [self.cbench, "cycle", c, p, str(n)]))
         for backend in ("swig", "cffi"):
             v["Python " + backend] = self.have["py-" + backend] and (
                 lambda fs, p, n, b=backend: self.numbers(self.py_argv("cycle", "pidlock", p, str(n)),
-                                                         self.pyenv[b])[0])
+                                                         self.pyenv[b]))
         for lib in ("filelock", "fasteners"):
             v["Python " + lib] = self.have[lib] and (
-                lambda fs, p, n, lib=lib: self.numbers(self.py_argv("cycle", lib, p, str(n)))[0])
+                lambda fs, p, n, lib=lib: self.numbers(self.py_argv("cycle", lib, p, str(n))))
         for interp in ("lua5.4", "luajit"):
             v["Lua " + interp.replace("lua", "")] = self.have[interp] and (
                 lambda fs, p, n, i=interp: self.lua_cycle(i, p, n))
@@ -145,12 +145,13 @@ class Bench:
 
     def lua_cycle(self, interp, p, n):
         script = os.path.join(HERE, "lua", "cycle.lua")
-        times = []
+        times, cpu = [], None
         for count in (n, 0):
             t0 = time.monotonic_ns()
-            self.run([interp, script, p, str(count)], self.luaenv[interp])
+            out = self.run([interp, script, p, str(count)], self.luaenv[interp])
             times.append(time.monotonic_ns() - t0)
-        return (times[0] - times[1]) / n
+            cpu = cpu if cpu is not None else float(out)
+        return [(times[0] - times[1]) / n, cpu]
 
     # ------------------------------------------------------------------ measurements
     def reps(self, reps, variants, measure):

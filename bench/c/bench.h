@@ -12,6 +12,8 @@
 /* CLOCK_MONOTONIC in ns: the same clock Python's time.monotonic_ns() reads, so timestamps
  * taken in different processes compare. */
 long long now_ns(void);
+/* CPU time (user + system) of the process, in ns. */
+long long cpu_ns(void);
 void sleep_ns(long long ns);
 
 /* Memory shared with the children forked after the call (zeroed). */

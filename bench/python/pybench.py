@@ -1,6 +1,6 @@
 """The Python side of the benchmarks, one repetition per run (bench/harness.py repeats them).
 
-    pybench.py cycle LIB PATH N [WARMUP]      -> ns per acquire+release
+    pybench.py cycle LIB PATH N [WARMUP]      -> ns per acquire+release: wall, CPU
     pybench.py handoff LIB PATH ROUNDS HOLD_MIN_US HOLD_SPAN_US
                                               -> median_ns p99_ns rounds
 
@@ -51,11 +51,12 @@ LIBS = {"pidlock": _pidlock, "filelock": lambda: _lock_class("filelock", "FileLo
 def run_cycle(cycle, path, n, warmup):
     for _ in range(warmup):
         cycle(path)
-    t0 = time.monotonic_ns()
+    t0, c0 = time.monotonic_ns(), time.process_time_ns()
     for _ in range(n):
         cycle(path)
-    t1 = time.monotonic_ns()
-    print(f"{(t1 - t0) / n if n else 0.0:.1f}")
+    c1, t1 = time.process_time_ns(), time.monotonic_ns()
+    n = max(n, 1)
+    print(f"{(t1 - t0) / n:.1f} {(c1 - c0) / n:.1f}")
 
 
 def percentile(sorted_samples, q):
