@@ -120,7 +120,8 @@ class PidLock:
             if exc is None:
                 raise
             # The exception in flight is the one the caller must see.
-            exc.add_note(f"pidlock: releasing {self._path} also failed: {failure}")
+            if hasattr(exc, "add_note"):  # Python 3.11+
+                exc.add_note(f"pidlock: releasing {self._path} also failed: {failure}")
 
     def __repr__(self) -> str:
         state = "locked" if self._handle is not None else "released"
