@@ -36,7 +36,7 @@ static void pl_call_reset(void)
 /* The opaque handle, seen by SWIG as a class so that the wrapper owns it: a lock whose
  * scripting-side object is lost without a release is released when the wrapper is collected
  * (this is also the only collector LuaJIT runs for it). release() disowns it first. */
-typedef int pid_t;
+typedef int pid_t; /* for SWIG only, as on Linux */
 %nodefaultctor pidlock;
 typedef struct pidlock {} pidlock;
 %extend pidlock {
@@ -51,7 +51,7 @@ typedef struct pidlock {} pidlock;
 	pl_call.path = $1;
 }
 
-/* The holder's PID on -EAGAIN goes straight into the context. */
+/* The holder's PID goes straight into the context: the error typemap sees only the return. */
 %typemap(in, numinputs=0) pid_t *ret_holder {
 	pl_call.holder = 0;
 	$1 = &pl_call.holder;
