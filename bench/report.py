@@ -10,16 +10,17 @@ WHY = {
               "unlink dominate; pidfile(3)'s extra calls (fstat, ftruncate, getpid, ...) are "
               "the cheap ones. libpidlock is at {pidlock_floor:.2f}x the floor.",
     "floor": "libpidlock's calls beyond the floor: fstat of the new file and lstat before "
-             "unlink (strace -c, section 2).",
+             "unlink (strace -c, section 2), both needed to never unlink another's file.",
     "syscalls": "See the breakdown in section 2.",
     "python": "Interpreter overhead of the wrapper (argument checks, the PidLock object, "
               "the context manager) on top of the C cycle.",
     "lua": "Interpreter overhead of the Lua layer on top of the C cycle.",
-    "handoff": "The waiter closes its inotify instance before pidlock_acquire() returns; "
-               "that close() waits for an SRCU grace period (fsnotify_destroy_group), "
-               "milliseconds on a busy machine (perf sched: the waiter sleeps on a kworker). "
-               "Core fix proposed: F_OFD_SETLKW for waits without timeout, and a per-thread "
-               "inotify instance kept open (bench/README.md).",
+    "handoff": "A waiter with a deadline sleeps in ppoll on an inotify watch and, once it has "
+               "the lock, closes its inotify instance before pidlock_acquire() returns; that "
+               "close() waits for an SRCU grace period (fsnotify_destroy_group), milliseconds on a "
+               "busy machine (perf sched: the waiter sleeps on a kworker). Endless waits block in "
+               "F_OFD_SETLKW and do not pay it. Proposed core fix: keep one inotify instance per "
+               "thread and only remove the watch (bench/README.md).",
 }
 
 
