@@ -252,15 +252,21 @@ static void poll_pause(int *interval_ms, long long deadline, int *watch_fd)
 		*interval_ms *= 2;
 }
 
-/* pidlock_holder(), waiting up to @wait_ms while the holder has not written its PID yet.
- * Returns as pidlock_holder() does; *pid may still be -1 when the wait ran out. */
+/* pidlock_holder(), waiting up to @wait_ms while the PID in the file is no live process.
+ * That is the case between a holder's lock and its write: -1 for an empty file, and the last
+ * holder's PID when the new holder reuses a file left behind (which `run` always does after
+ * a command has exited). Returns as pidlock_holder() does; *pid is -1 when no live PID
+ * appeared in time. */
 static int probe(const char *path, pid_t *pid, int wait_ms)
 {
 	long long deadline = now_ms() + wait_ms;
 	int interval = POLL_FIRST_MS, nofd = -1, r;
 
-	while ((r = pidlock_holder(path, pid)) == 1 && *pid == -1 && now_ms() < deadline)
+	while ((r = pidlock_holder(path, pid)) == 1 && !pidlock_pid_alive(*pid) &&
+	       now_ms() < deadline)
 		poll_pause(&interval, deadline, &nofd);
+	if (r == 1 && !pidlock_pid_alive(*pid))
+		*pid = -1;
 	return r;
 }
 
@@ -311,14 +317,13 @@ static int cmd_run(int argc, char **argv)
 
 	r = pidlock_acquire(path, flags, timeout_ms, &lock, &holder);
 	if (r == -EAGAIN) {
-		/* The holder wrote its PID a moment after locking: give it that moment. */
-		if (holder == -1 && probe(path, &holder, PID_APPEAR_MS) != 1)
+		/* The holder writes its PID a moment after locking: give it that moment. */
+		if (!pidlock_pid_alive(holder) && probe(path, &holder, PID_APPEAR_MS) != 1)
 			holder = -1;
 		if (holder > 0)
 			msg("already running as PID %d (lock file: %s)", (int)holder, path);
 		else
-			msg("already running (lock file: %s; its holder has not recorded a PID yet)",
-			    path);
+			msg("already running (lock file: %s; no live PID recorded in it yet)", path);
 		return RUN_HELD;
 	}
 	if (r < 0) {
@@ -390,7 +395,7 @@ static int cmd_status(int argc, char **argv)
 		if (pid > 0)
 			printf("%d\n", (int)pid);
 		else
-			msg("%s: running, but its holder has not recorded a PID yet", path);
+			msg("%s: running, but no live PID is recorded in it yet", path);
 		return flush_stdout(STATUS_UNKNOWN);
 	}
 	/* The library says "free" for a missing file and for a file nobody holds; LSB tells
@@ -431,37 +436,8 @@ static int send_signal(int pidfd, pid_t pid, int sig)
 	return kill(pid, sig);
 }
 
-/* Signal @pid only while it is still the holder of the lock at @path. The pidfd is opened
- * before the check, so a PID recycled after the check cannot receive the signal.
- * Returns 1 sent, 0 not sent because the lock is free or held by another PID now, -ESRCH
- * when @pid is gone yet the lock is still held under its PID (a child of it inherited the
- * descriptor: nobody can be signalled safely), or another -errno. *pidfd receives the
- * process's pidfd (or -1) for the next call and for waiting. */
-static int signal_holder(const char *path, pid_t pid, int sig, int *pidfd)
-{
-	pid_t now = 0;
-	int r;
-
-	if (*pidfd < 0)
-		*pidfd = open_pidfd(pid);
-	r = pidlock_holder(path, &now);
-	if (r < 0)
-		return r;
-	if (r == 0 || now != pid)
-		return 0;
-	if (send_signal(*pidfd, pid, sig) == 0)
-		return 1;
-	if (errno != ESRCH)
-		return -errno;
-	/* It exited after the check, or long before (the pidfd says so): which one? */
-	r = pidlock_holder(path, &now);
-	if (r < 0)
-		return r;
-	return r == 1 && now == pid ? -ESRCH : 0;
-}
-
-/* Wait until the lock at @path is no longer held by @pid. Returns 1 released, 0 still held
- * at the deadline, or a negative errno from the probe. */
+/* Wait until the lock at @path is no longer held under @pid. Returns 1 released (free, or
+ * another PID in the file), 0 still held under @pid at the deadline, or a negative errno. */
 static int wait_release(const char *path, pid_t pid, int wait_ms, int pidfd)
 {
 	long long deadline = now_ms() + wait_ms;
@@ -472,13 +448,49 @@ static int wait_release(const char *path, pid_t pid, int wait_ms, int pidfd)
 		r = pidlock_holder(path, &now);
 		if (r < 0)
 			return r;
-		/* Another PID means ours is gone and a new instance started meanwhile. */
-		if (r == 0 || (now != pid && now != -1))
+		/* Another PID, or none yet, means ours is gone and a new holder came. */
+		if (r == 0 || now != pid)
 			return 1;
 		if (now_ms() >= deadline)
 			return 0;
 		poll_pause(&interval, deadline, &pidfd);
 	}
+}
+
+/* @pid is gone, yet the lock is held under its PID: either a new holder has locked the file
+ * and not yet replaced the last PID in it (moments), or a child of @pid inherited the lock
+ * descriptor (for good). Returns 0 for the first, -ESRCH for the second. */
+static int gone_holder(const char *path, pid_t pid)
+{
+	int r = wait_release(path, pid, PID_APPEAR_MS, -1);
+
+	return r == 1 ? 0 : r == 0 ? -ESRCH : r;
+}
+
+/* Signal @pid only while it is still the holder of the lock at @path. The pidfd is opened
+ * before the check, so a PID recycled after the check cannot receive the signal, and a
+ * process already gone is never looked up by its number again.
+ * Returns 1 sent, 0 not sent because the lock is free or no longer held under @pid, -ESRCH
+ * when @pid is gone but a child of it keeps the lock (nobody can be signalled safely), or
+ * another -errno. *pidfd receives the process's pidfd (or -1) for the next call. */
+static int signal_holder(const char *path, pid_t pid, int sig, int *pidfd)
+{
+	pid_t now = 0;
+	int r;
+
+	if (*pidfd < 0) {
+		*pidfd = open_pidfd(pid);
+		if (*pidfd < 0 && errno == ESRCH)
+			return gone_holder(path, pid);
+	}
+	r = pidlock_holder(path, &now);
+	if (r < 0)
+		return r;
+	if (r == 0 || now != pid)
+		return 0;
+	if (send_signal(*pidfd, pid, sig) == 0)
+		return 1;
+	return errno == ESRCH ? gone_holder(path, pid) : -errno;
 }
 
 /* The part of `stop` after the holder is known: signal, wait, escalate. */
@@ -562,7 +574,7 @@ static int cmd_stop(int argc, char **argv)
 		return STOP_NOT_RUNNING;
 	}
 	if (pid == -1) {
-		msg("%s: held, but its holder never recorded a PID: nothing signalled", path);
+		msg("%s: held, but no live PID is recorded in it: nothing signalled", path);
 		return STOP_FAILED;
 	}
 	r = stop_holder(path, pid, sig, timeout_ms, &pidfd);

@@ -66,7 +66,7 @@ hold=$!
 remember "$hold"
 until_ok running "$f"
 expect 75 "$PIDLOCK" run "$f" -- true
-expect_err "pidlock: already running (lock file: $f; its holder has not recorded a PID yet)"
+expect_err "pidlock: already running (lock file: $f; no live PID recorded in it yet)"
 kill "$hold"
 wait "$hold" || true
 

@@ -39,7 +39,7 @@ remember "$hold"
 until_ok test -e "$f"
 expect 0 "$PIDLOCK" status "$f"
 [ -z "$out" ] || fail "status printed '$out' for a holder without a PID"
-expect_err "pidlock: $f: running, but its holder has not recorded a PID yet"
+expect_err "pidlock: $f: running, but no live PID is recorded in it yet"
 kill "$hold"
 wait "$hold" || true
 

@@ -40,8 +40,10 @@ for sig in HUP sighup 1 SIGRTMIN+1; do
 	esac
 done
 
-# TERM ignored: SIGKILL after the timeout, status 1, and a message saying so.
+# TERM ignored: SIGKILL after the timeout, status 1, and a message saying so. (The lock is
+# held before the command runs: wait until sleep, which inherits the ignored TERM, runs.)
 start sh -c 'trap "" TERM; exec sleep 60'
+until_ok grep -qx sleep "/proc/$pid/comm"
 expect 1 "$PIDLOCK" stop --timeout 0.3 "$f"
 expect_err_has "PID $pid still holds the lock 0.3 seconds after SIGTERM: sending SIGKILL"
 reap "$pid" 137
@@ -66,7 +68,7 @@ hold=$!
 remember "$hold"
 until_ok test -e "$f"
 expect 5 "$PIDLOCK" stop --timeout 0.1 "$f"
-expect_err "pidlock: $f: held, but its holder never recorded a PID: nothing signalled"
+expect_err "pidlock: $f: held, but no live PID is recorded in it: nothing signalled"
 kill "$hold"
 wait "$hold" || true
 
