@@ -52,7 +52,8 @@ rm -f "$f"
 expect 127 "$PIDLOCK" run "$f" -- "$work/no-such-command"
 expect_err "pidlock: $work/no-such-command: No such file or directory"
 [ ! -e "$f" ] || fail "a failed exec left $f behind"
-expect 127 "$PIDLOCK" run "$f" -- no-such-command-anywhere-in-path
+# (A PATH with a directory we may not search gives 126, as with env(1): set a plain one.)
+expect 127 env PATH=/usr/bin:/bin "$PIDLOCK" run "$f" -- no-such-command-anywhere-in-path
 expect 126 "$PIDLOCK" run "$f" -- "$work"
 [ ! -e "$f" ] || fail "a failed exec left $f behind"
 expect 126 "$PIDLOCK" run --keep "$f" -- "$work"
