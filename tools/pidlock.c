@@ -509,8 +509,9 @@ static int stop_holder(const char *path, pid_t pid, int sig, int timeout_ms, int
 	if (r == 1)
 		return STOP_STOPPED;
 	if (r == 0 && sig != SIGKILL) {
-		msg("%s: PID %d still holds the lock %.3g seconds after %s: sending SIGKILL", path,
-		    (int)pid, timeout_ms / 1000.0, signal_name(sig, name, sizeof name));
+		msg("%s: PID %d still holds the lock %.3g second%s after %s: sending SIGKILL", path,
+		    (int)pid, timeout_ms / 1000.0, timeout_ms == 1000 ? "" : "s",
+		    signal_name(sig, name, sizeof name));
 		r = signal_holder(path, pid, SIGKILL, pidfd);
 		if (r == 0)
 			return STOP_STOPPED; /* it made it just before the KILL */
