@@ -311,7 +311,9 @@ static int cmd_run(int argc, char **argv)
 		return usage_error(EXIT_USAGE, "run: missing PATH");
 	path = argv[optind++];
 	if (optind >= argc || strcmp(argv[optind], "--") != 0)
-		return usage_error(EXIT_USAGE, "run: expected '--' after PATH");
+		return usage_error(EXIT_USAGE, "run: expected '--' after PATH '%s'%s", path,
+				   timeout_ms == PIDLOCK_WAIT_FOREVER ?
+					   " (a --wait value goes after '=': --wait=SECONDS)" : "");
 	if (++optind >= argc)
 		return usage_error(EXIT_USAGE, "run: missing COMMAND after '--'");
 

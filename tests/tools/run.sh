@@ -93,6 +93,8 @@ expect 2 "$PIDLOCK" run "$f"
 expect 2 "$PIDLOCK" run "$f" true
 expect_err_has "expected '--' after PATH"
 expect 2 "$PIDLOCK" run "$f" --
+expect 2 "$PIDLOCK" run --wait 5 "$f" -- true
+expect_err_has "expected '--' after PATH '5' (a --wait value goes after '=': --wait=SECONDS)"
 for bad in abc -1 1e3 "" 1.2.3 0x10 " 1" 99999999999; do
 	expect 2 "$PIDLOCK" run --wait="$bad" "$f" -- true
 	expect_err_has "--wait: bad number of seconds"
