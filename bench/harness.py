@@ -25,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 PYTHON = "/usr/bin/python3"
 
-FULL = dict(reps=5, c_cycles={"tmpfs": 20000, "disk": 2000}, py_cycles={"tmpfs": 10000, "disk": 1000},
+FULL = dict(reps=7, c_cycles={"tmpfs": 20000, "disk": 2000}, py_cycles={"tmpfs": 10000, "disk": 1000},
             sys_cycles=(500, 1000), rounds=200, poll_rounds=200, nprocs=(2, 8, 32), duration_ms=1000,
             probes=20000, import_reps=11)
 QUICK = dict(reps=1, c_cycles={"tmpfs": 200, "disk": 50}, py_cycles={"tmpfs": 100, "disk": 20},
