@@ -82,7 +82,7 @@ def worker(wid: int, path: str, rounds: int, deadline: float, inside, owner, sta
 
 def main() -> None:
     procs = int(sys.argv[1]) if len(sys.argv) > 1 else 16
-    rounds = tortlib.scaled(int(sys.argv[2]) if len(sys.argv) > 2 else 1000)
+    rounds = tortlib.scaled(int(sys.argv[2]) if len(sys.argv) > 2 else 500)
     ctx = mp.get_context("fork")
     # Raw shared memory: the check must not take a lock of its own, or it would serialize
     # the holders and hide a double entry.
