@@ -327,10 +327,15 @@ class Bench:
 
 def describe_machine():
     def fstype(path):
-        try:
-            return subprocess.run(["stat", "-f", "-c", "%T", path], capture_output=True, text=True).stdout.strip()
-        except OSError:
-            return "?"
+        # findmnt names ext4 as such; stat -f says "ext2/ext3" for all three
+        for argv in (["findmnt", "-n", "-o", "FSTYPE", "--target", path], ["stat", "-f", "-c", "%T", path]):
+            try:
+                out = subprocess.run(argv, capture_output=True, text=True).stdout.strip().split("\n")[0]
+            except OSError:
+                continue
+            if out:
+                return out
+        return "?"
     try:
         commit = subprocess.run(["git", "-C", TOP, "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True).stdout.strip()
