@@ -442,7 +442,7 @@ static int send_signal(int pidfd, pid_t pid, int sig)
  * another PID in the file), 0 still held under @pid at the deadline, or a negative errno. */
 static int wait_release(const char *path, pid_t pid, int wait_ms, int pidfd)
 {
-	long long deadline = now_ms() + wait_ms;
+	long long deadline = now_ms() + wait_ms, gone_since = 0;
 	int interval = POLL_FIRST_MS, r;
 	pid_t now = 0;
 
@@ -450,18 +450,29 @@ static int wait_release(const char *path, pid_t pid, int wait_ms, int pidfd)
 		r = pidlock_holder(path, &now);
 		if (r < 0)
 			return r;
-		/* Another PID, or none yet, means ours is gone and a new holder came. */
-		if (r == 0 || now != pid)
+		/* Free, or held under another live PID: ours is gone and a new holder came. */
+		if (r == 0 || (now != pid && now != -1))
 			return 1;
-		if (now_ms() >= deadline)
-			return 0;
-		poll_pause(&interval, deadline, &pidfd);
+		/* Held with no live PID (libpidlock never reports a gone one): a new holder
+		 * between its lock and its write (moments), or a child of @pid that inherited
+		 * the lock descriptor (for good). */
+		if (now == -1) {
+			if (!gone_since)
+				gone_since = now_ms();
+			else if (now_ms() - gone_since >= PID_APPEAR_MS)
+				return -ESRCH;
+		} else {
+			gone_since = 0;
+			if (now_ms() >= deadline)
+				return 0;
+		}
+		poll_pause(&interval, gone_since ? gone_since + PID_APPEAR_MS : deadline, &pidfd);
 	}
 }
 
-/* @pid is gone, yet the lock is held under its PID: either a new holder has locked the file
- * and not yet replaced the last PID in it (moments), or a child of @pid inherited the lock
- * descriptor (for good). Returns 0 for the first, -ESRCH for the second. */
+/* @pid is gone, yet the lock is held: either a new holder has locked the file and not yet
+ * written its PID (moments), or a child of @pid inherited the lock descriptor (for good).
+ * Returns 0 for the first, -ESRCH for the second. */
 static int gone_holder(const char *path, pid_t pid)
 {
 	int r = wait_release(path, pid, PID_APPEAR_MS, -1);
@@ -488,6 +499,8 @@ static int signal_holder(const char *path, pid_t pid, int sig, int *pidfd)
 	r = pidlock_holder(path, &now);
 	if (r < 0)
 		return r;
+	if (r == 1 && now == -1)
+		return gone_holder(path, pid);
 	if (r == 0 || now != pid)
 		return 0;
 	if (send_signal(*pidfd, pid, sig) == 0)

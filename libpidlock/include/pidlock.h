@@ -72,7 +72,9 @@ enum pidlock_flags {
  *                    PIDLOCK_WAIT_FOREVER: wait as long as it takes
  * @param[out] ret_lock    the new handle, NULL on failure
  * @param[out] ret_holder  may be NULL; on -EAGAIN the holder's PID, or -1 while the holder has
- *                         not written one yet; 0 otherwise
+ *                         not written one yet (the file is empty, malformed, or still names a
+ *                         process that is gone or started after the file was written); 0
+ *                         otherwise
  * @return 0 on success, or
  *   -EAGAIN        another process (or another handle in this process) holds the lock, also
  *                  when a wait timed out;
@@ -121,8 +123,8 @@ PIDLOCK_API pid_t pidlock_pid(const pidlock *lock);
  * Who holds the lock at @p path, found without taking anything (a probe never makes a
  * concurrent acquire fail). Nothing is created.
  *
- * @param[out] ret_pid may be NULL; the holder's PID, -1 while held but not yet written,
- *                     0 when free
+ * @param[out] ret_pid may be NULL; the holder's PID, -1 while held but not yet written (as
+ *                     for pidlock_acquire()'s ret_holder), 0 when free
  * @return 1 held, 0 free (no file, or a file nobody holds), or -EINVAL, -ELOOP, -EISDIR,
  *         -EACCES, -ENAMETOOLONG, -ENOTDIR, -EIO, -EMFILE.
  */

@@ -113,15 +113,24 @@ static bool path_names(const char *path, dev_t dev, ino_t ino)
 }
 
 /* A file left by code that holds no kernel lock still counts as held when its PID is alive,
- * is not us, and started before the file was last written (else the PID was reused). */
+ * is not us, and wrote the file (see pidlock__writer()). */
 static pid_t pid_only_holder(int fd)
 {
 	struct stat st;
-	int pid = pidlock__read_pid_fd(fd);
+	pid_t pid;
 
-	if (pid <= 0 || pid == pidlock__self() || !pidlock_pid_alive(pid) || fstat(fd, &st) < 0)
+	if (fstat(fd, &st) < 0)
 		return 0;
-	return pidlock__started_before(pid, &st.st_mtim) == 1 ? pid : 0;
+	pid = pidlock__writer(fd, &st.st_mtim);
+	return pid > 0 && pid != pidlock__self() ? pid : 0;
+}
+
+/* The PID to report for a lock someone holds: -1 until the holder has written its own. */
+static pid_t reported_holder(int fd, const struct stat *st)
+{
+	pid_t pid = pidlock__writer(fd, &st->st_mtim);
+
+	return pid > 0 ? pid : -1;
 }
 
 /* We hold the kernel lock on @fd: make sure it is the lock at @path, then write our PID.
@@ -167,7 +176,7 @@ int pidlock_acquire(const char *path, unsigned flags, int timeout_ms, pidlock **
 		    pid_t *ret_holder)
 {
 	struct pidlock_waiter w;
-	struct stat st;
+	struct stat st, now;
 	pidlock *l = NULL;
 	pid_t holder = 0;
 	bool created = false, block = false;
@@ -224,9 +233,7 @@ int pidlock_acquire(const char *path, unsigned flags, int timeout_ms, pidlock **
 			if (created && (r = check_existing(fd, &st)) < 0)
 				break;
 			created = false;
-			holder = pidlock__read_pid_fd(fd);
-			if (holder <= 0)
-				holder = -1;
+			holder = fstat(fd, &now) == 0 ? reported_holder(fd, &now) : -1;
 			r = -EAGAIN;
 		} else {
 			break;
@@ -320,7 +327,7 @@ pid_t pidlock_pid(const pidlock *l) { return l ? l->pid : -EINVAL; }
 int pidlock_holder(const char *path, pid_t *ret_pid)
 {
 	struct stat st;
-	int fd, r, pid;
+	int fd, r;
 
 	if (ret_pid)
 		*ret_pid = 0;
@@ -330,11 +337,8 @@ int pidlock_holder(const char *path, pid_t *ret_pid)
 	if (fd < 0)
 		return fd;
 	r = test_fd(fd);
-	if (r == 1) {
-		pid = pidlock__read_pid_fd(fd);
-		if (ret_pid)
-			*ret_pid = pid > 0 ? pid : -1;
-	}
+	if (r == 1 && ret_pid)
+		*ret_pid = reported_holder(fd, &st);
 	close(fd);
 	return r;
 }

@@ -156,7 +156,7 @@ static int process_start(pid_t pid, long long *ret_ns)
 	return 0;
 }
 
-int pidlock__started_before(pid_t pid, const struct timespec *when)
+static int started_before(pid_t pid, const struct timespec *when)
 {
 	struct timespec real, boot, res;
 	long long start_ns, when_ns;
@@ -175,4 +175,17 @@ int pidlock__started_before(pid_t pid, const struct timespec *when)
 	if (clock_getres(CLOCK_REALTIME_COARSE, &res) == 0)
 		when_ns += res.tv_sec * 1000000000LL + res.tv_nsec;
 	return start_ns <= when_ns;
+}
+
+/* The PID in the file, if a live process by that number wrote it: one that started before the
+ * file's last write. The PID a crashed holder left, read in the moment between a new holder's
+ * lock and its write, or taken over by an unrelated process since, gives 0. When /proc cannot
+ * tell, a live PID is believed: better "already running" than two instances. */
+pid_t pidlock__writer(int fd, const struct timespec *mtime)
+{
+	int pid = pidlock__read_pid_fd(fd);
+
+	if (pid <= 0 || !pidlock_pid_alive(pid))
+		return 0;
+	return started_before(pid, mtime) == 0 ? 0 : pid;
 }

@@ -31,7 +31,7 @@ PIDLOCK_HIDDEN unsigned pidlock__forks(void);
 PIDLOCK_HIDDEN int pidlock__parse_pid(const char *buf, size_t len);
 PIDLOCK_HIDDEN int pidlock__read_pid_fd(int fd);
 PIDLOCK_HIDDEN int pidlock__write_pid(int fd, pid_t pid, bool truncate_first, bool sync);
-PIDLOCK_HIDDEN int pidlock__started_before(pid_t pid, const struct timespec *when);
+PIDLOCK_HIDDEN pid_t pidlock__writer(int fd, const struct timespec *mtime);
 PIDLOCK_HIDDEN int pidlock__open_errno(void);
 PIDLOCK_HIDDEN int pidlock__open_existing(const char *path, int mode, struct stat *st);
 

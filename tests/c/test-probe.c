@@ -54,6 +54,24 @@ START_TEST(probe_held_not_written)
 }
 END_TEST
 
+START_TEST(probe_never_names_a_gone_holder)
+{
+	pidlock *l = NULL;
+	char content[32];
+	pid_t who = 0, child;
+
+	/* A new holder has locked the file a crashed one left, and not yet written over it. */
+	snprintf(content, sizeof content, "%d\n", (int)dead_pid());
+	write_file(tpath("g.lock"), content);
+	child = start_holder(tpath("g.lock"), 0, true);
+	ck_assert_int_eq(pidlock_holder(tpath("g.lock"), &who), 1);
+	ck_assert_int_eq(who, -1);
+	ck_assert_int_eq(pidlock_acquire(tpath("g.lock"), 0, 0, &l, &who), -EAGAIN);
+	ck_assert_int_eq(who, -1);
+	stop_holder(child);
+}
+END_TEST
+
 START_TEST(probe_self_held)
 {
 	pidlock *l;
@@ -123,6 +141,7 @@ Suite *suite_probe(void)
 	tcase_add_test(tc, probe_stale_file_is_free);
 	tcase_add_test(tc, probe_held);
 	tcase_add_test(tc, probe_held_not_written);
+	tcase_add_test(tc, probe_never_names_a_gone_holder);
 	tcase_add_test(tc, probe_self_held);
 	tcase_add_test(tc, probe_bad_paths);
 	tcase_add_test(tc, probe_never_fails_an_acquire);
