@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ctypes.util
 import os
+import weakref
 from typing import Any, Optional, Tuple
 
 import cffi
@@ -47,33 +48,45 @@ def _check(rc: int, path: Optional[bytes] = None, holder: int = 0) -> int:
     return rc
 
 
-def acquire(path: bytes, flags: int, timeout_ms: int) -> Any:
+class Handle:
+    """An acquired lock, freed exactly once: by release(), or by the safety net for a handle
+    lost before the package wraps it. weakref.finalize runs at most once whichever comes first;
+    an ffi.gc destructor would not know that release() already ran when the two meet in one
+    garbage cycle (they would free the handle twice)."""
+
+    __slots__ = ("ptr", "_free", "__weakref__")
+
+    def __init__(self, ptr: Any) -> None:
+        self.ptr = ptr
+        self._free = weakref.finalize(self, lib.pidlock_release, ptr)
+
+
+def acquire(path: bytes, flags: int, timeout_ms: int) -> Handle:
     ret = ffi.new("pidlock **")
     holder = ffi.new("pid_t *")
     _check(lib.pidlock_acquire(path, flags, timeout_ms, ret, holder), path, holder[0])
-    # The safety net for a handle lost before the package wraps it; release() detaches it.
-    return ffi.gc(ret[0], lib.pidlock_release)
+    return Handle(ret[0])
 
 
-def release(lock: Any) -> None:
-    ffi.gc(lock, None)
-    _check(lib.pidlock_release(lock))
+def release(lock: Handle) -> None:
+    if lock._free.detach() is not None:
+        _check(lib.pidlock_release(lock.ptr))
 
 
-def update(lock: Any) -> None:
-    _check(lib.pidlock_update(lock))
+def update(lock: Handle) -> None:
+    _check(lib.pidlock_update(lock.ptr))
 
 
-def fd(lock: Any) -> int:
-    return _check(lib.pidlock_fd(lock))
+def fd(lock: Handle) -> int:
+    return _check(lib.pidlock_fd(lock.ptr))
 
 
-def path(lock: Any) -> bytes:
-    return ffi.string(lib.pidlock_path(lock))
+def path(lock: Handle) -> bytes:
+    return ffi.string(lib.pidlock_path(lock.ptr))
 
 
-def pid(lock: Any) -> int:
-    return _check(lib.pidlock_pid(lock))
+def pid(lock: Handle) -> int:
+    return _check(lib.pidlock_pid(lock.ptr))
 
 
 def holder(path: bytes) -> Tuple[int, int]:

@@ -166,6 +166,20 @@ def test_unreleased_lock_warns_and_releases(lockpath):
     pidlock.acquire(lockpath).release()
 
 
+def test_unreleased_lock_in_a_cycle_is_freed_once(lockpath):
+    # A double free aborts the interpreter, so the cycles are dropped in a child process.
+    code = (
+        "import gc, sys, warnings, pidlock\n"
+        "warnings.simplefilter('ignore', ResourceWarning)\n"
+        "for _ in range(200):\n"
+        "    lock = pidlock.acquire(sys.argv[1]); lock.cycle = lock; del lock; gc.collect()\n"
+        "pidlock.acquire(sys.argv[1]).release()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, lockpath], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert not os.path.exists(lockpath)
+
+
 def test_release_in_forked_child_leaves_the_parent_lock(lockpath):
     with pidlock.acquire(lockpath) as lock:
         pid = os.fork()

@@ -32,18 +32,12 @@ def with_cycles(path: str, n: int) -> int:
     return failed
 
 
-# The CFFI backend frees a handle twice when its PidLock is cyclic garbage (its ffi.gc safety
-# net runs before PidLock.__del__): see /work/notes/torture-py-core-bugs.md. Until that is
-# fixed only reference counting drops locks there, unless PIDLOCK_TORTURE_CFFI_CYCLES=1.
-CYCLIC_DROPS = pidlock.backend != "cffi" or os.environ.get("PIDLOCK_TORTURE_CFFI_CYCLES") == "1"
-
-
 def dropped_cycles(tmp: str, n: int) -> int:
     """n locks never released by hand; counts acquires that found a dropped lock still held."""
     failed = 0
     paths = [os.path.join(tmp, f"drop{i}.lock") for i in range(GC_BATCH)]
     for i in range(n):
-        cyclic = CYCLIC_DROPS and i % (2 * GC_BATCH) >= GC_BATCH
+        cyclic = i % (2 * GC_BATCH) >= GC_BATCH
         try:
             lock = pidlock.acquire(paths[i % GC_BATCH] if cyclic else paths[0] + ".rc")
         except OSError:
@@ -95,11 +89,7 @@ def main() -> None:
     # The ResourceWarning each dropped lock gives is the point of the test, not a finding.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
-        if not CYCLIC_DROPS:
-            print(f"{tortlib.banner('cycles')}: locks in reference cycles skipped: the cffi "
-                  "backend frees their handle twice (PIDLOCK_TORTURE_CFFI_CYCLES=1 tries it)")
-        label = "dropped (__del__ and gc)" if CYCLIC_DROPS else "dropped (__del__)"
-        measure(label, lambda k: dropped_cycles(tmp, k), dropped)
+        measure("dropped (__del__ and gc)", lambda k: dropped_cycles(tmp, k), dropped)
     if gc.garbage:
         tortlib.fail(f"cycles: {len(gc.garbage)} objects in gc.garbage")
     left = os.listdir(tmp)
