@@ -150,3 +150,17 @@ int as_nobody(int (*fn)(void *), void *arg)
 	waitpid(pid, &status, 0);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
+
+TCase *add_tcase(Suite *s, const char *name, int timeout, const TTest *const *tests, size_t n)
+{
+	TCase *tc = tcase_create(name);
+	size_t i;
+
+	tcase_add_checked_fixture(tc, tdir_setup, tdir_teardown);
+	for (i = 0; i < n; i++)
+		tcase_add_test(tc, tests[i]);
+	if (timeout > 0)
+		tcase_set_timeout(tc, timeout);
+	suite_add_tcase(s, tc);
+	return tc;
+}

@@ -31,6 +31,12 @@ pid_t dead_pid(void);
 /* Runs @fn in a child with the effective uid of nobody; returns its exit status. */
 int as_nobody(int (*fn)(void *), void *arg);
 
+/* Adds to @s a test case of @tests, each run in a fresh tdir; @timeout 0 keeps Check's. */
+TCase *add_tcase(Suite *s, const char *name, int timeout, const TTest *const *tests, size_t n);
+#define ADD_TCASE(s, name, timeout, ...)                                          \
+	add_tcase(s, name, timeout, (const TTest *const[]){ __VA_ARGS__ },         \
+		  sizeof((const TTest *const[]){ __VA_ARGS__ }) / sizeof(const TTest *))
+
 /* Every suite; one file per topic. */
 Suite *suite_acquire(void);
 Suite *suite_release(void);

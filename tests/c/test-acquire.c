@@ -224,22 +224,19 @@ END_TEST
 Suite *suite_acquire(void)
 {
 	Suite *s = suite_create("acquire");
-	TCase *tc = tcase_create("acquire");
-
-	tcase_add_checked_fixture(tc, tdir_setup, tdir_teardown);
-	tcase_add_test(tc, creates_file_0644_minus_umask);
-	tcase_add_test(tc, creates_missing_parents_0700);
-	tcase_add_test(tc, descriptor_is_cloexec);
-	tcase_add_test(tc, empty_unlocked_file_is_reclaimed);
-	tcase_add_test(tc, empty_locked_file_is_held_not_written);
-	tcase_add_test(tc, stale_content_fully_replaced);
-	tcase_add_test(tc, check_pid_reclaims_reused_pid);
-	tcase_add_test(tc, check_pid_ignores_own_pid);
-	tcase_add_test(tc, keep_file_leaves_empty_file);
-	tcase_add_test(tc, fsync_option_writes_pid);
-	tcase_add_test(tc, bad_arguments);
-	tcase_add_test(tc, messages_and_version);
-	tcase_add_test(tc, cleanup_attribute_releases);
-	suite_add_tcase(s, tc);
+	ADD_TCASE(s, "acquire", 0,
+		  creates_file_0644_minus_umask,
+		  creates_missing_parents_0700,
+		  descriptor_is_cloexec,
+		  empty_unlocked_file_is_reclaimed,
+		  empty_locked_file_is_held_not_written,
+		  stale_content_fully_replaced,
+		  check_pid_reclaims_reused_pid,
+		  check_pid_ignores_own_pid,
+		  keep_file_leaves_empty_file,
+		  fsync_option_writes_pid,
+		  bad_arguments,
+		  messages_and_version,
+		  cleanup_attribute_releases);
 	return s;
 }

@@ -182,16 +182,12 @@ END_TEST
 Suite *suite_concurrency(void)
 {
 	Suite *s = suite_create("concurrency");
-	TCase *tc = tcase_create("concurrency");
-
-	tcase_add_checked_fixture(tc, tdir_setup, tdir_teardown);
-	tcase_add_test(tc, race_clean);
-	tcase_add_test(tc, race_old_files);
-	tcase_add_test(tc, race_waiting);
-	tcase_add_test(tc, crash_at_any_instant);
-	tcase_add_test(tc, threads_conflict_like_processes);
-	tcase_add_test(tc, handle_moves_between_threads);
-	tcase_set_timeout(tc, 120);
-	suite_add_tcase(s, tc);
+	ADD_TCASE(s, "concurrency", 120,
+		  race_clean,
+		  race_old_files,
+		  race_waiting,
+		  crash_at_any_instant,
+		  threads_conflict_like_processes,
+		  handle_moves_between_threads);
 	return s;
 }

@@ -134,15 +134,11 @@ END_TEST
 Suite *suite_content(void)
 {
 	Suite *s = suite_create("content");
-	TCase *tc = tcase_create("content");
-
-	tcase_add_checked_fixture(tc, tdir_setup, tdir_teardown);
+	TCase *tc = ADD_TCASE(s, "content", 60,
+		  read_pid_huge_file,
+		  read_pid_errors,
+		  reader_never_sees_partial_pid,
+		  failed_acquire_never_touches_holder_content);
 	tcase_add_loop_test(tc, read_pid_cases, 0, (int)(sizeof cases / sizeof cases[0]));
-	tcase_add_test(tc, read_pid_huge_file);
-	tcase_add_test(tc, read_pid_errors);
-	tcase_add_test(tc, reader_never_sees_partial_pid);
-	tcase_add_test(tc, failed_acquire_never_touches_holder_content);
-	tcase_set_timeout(tc, 60);
-	suite_add_tcase(s, tc);
 	return s;
 }

@@ -246,21 +246,18 @@ END_TEST
 Suite *suite_hostile(void)
 {
 	Suite *s = suite_create("hostile");
-	TCase *tc = tcase_create("hostile");
-
-	tcase_add_checked_fixture(tc, tdir_setup, tdir_teardown);
-	tcase_add_test(tc, null_and_empty_path);
-	tcase_add_test(tc, overlong_paths);
-	tcase_add_test(tc, symlink_never_followed);
-	tcase_add_test(tc, fifo_refused_without_blocking);
-	tcase_add_test(tc, directory_refused);
-	tcase_add_test(tc, device_refused);
-	tcase_add_test(tc, parent_is_a_file);
-	tcase_add_test(tc, other_users_file_refused);
-	tcase_add_test(tc, unwritable_location);
-	tcase_add_test(tc, read_only_filesystem);
-	tcase_add_test(tc, full_filesystem_leaves_nothing);
-	tcase_add_test(tc, descriptor_exhaustion);
-	suite_add_tcase(s, tc);
+	ADD_TCASE(s, "hostile", 0,
+		  null_and_empty_path,
+		  overlong_paths,
+		  symlink_never_followed,
+		  fifo_refused_without_blocking,
+		  directory_refused,
+		  device_refused,
+		  parent_is_a_file,
+		  other_users_file_refused,
+		  unwritable_location,
+		  read_only_filesystem,
+		  full_filesystem_leaves_nothing,
+		  descriptor_exhaustion);
 	return s;
 }

@@ -142,15 +142,12 @@ END_TEST
 Suite *suite_paths(void)
 {
 	Suite *s = suite_create("paths");
-	TCase *tc = tcase_create("paths");
-
-	tcase_add_checked_fixture(tc, tdir_setup, tdir_teardown);
-	tcase_add_test(tc, runtime_dir_wins_when_absolute);
-	tcase_add_test(tc, root_falls_back_to_run);
-	tcase_add_test(tc, user_bases_in_order);
-	tcase_add_test(tc, bad_app_names);
-	tcase_add_test(tc, buffer_sizes);
-	tcase_add_test(tc, path_for_dir);
-	suite_add_tcase(s, tc);
+	ADD_TCASE(s, "paths", 0,
+		  runtime_dir_wins_when_absolute,
+		  root_falls_back_to_run,
+		  user_bases_in_order,
+		  bad_app_names,
+		  buffer_sizes,
+		  path_for_dir);
 	return s;
 }

@@ -195,25 +195,19 @@ END_TEST
 Suite *suite_port(void)
 {
 	Suite *s = suite_create("port");
-	TCase *tc = tcase_create("original-module");
-
-	tcase_add_checked_fixture(tc, tdir_setup, tdir_teardown);
-	tcase_add_test(tc, path_construction);
-	tcase_add_test(tc, read_pid_missing_valid_empty);
-	tcase_add_test(tc, pid_alive_self_zero_overflow);
-	tcase_add_test(tc, acquire_writes_own_pid);
-	tcase_add_test(tc, reclaims_dead_pid);
-	tcase_add_test(tc, refuses_live_pid_with_check_pid);
-	tcase_add_test(tc, release_removes_file);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("freebsd-pidfile");
-	tcase_add_checked_fixture(tc, tdir_setup, tdir_teardown);
-	tcase_add_test(tc, fbsd_uncontested);
-	tcase_add_test(tc, fbsd_self);
-	tcase_add_test(tc, fbsd_contested);
-	tcase_add_test(tc, fbsd_inherited);
-	tcase_add_test(tc, fbsd_relative);
-	suite_add_tcase(s, tc);
+	ADD_TCASE(s, "original-module", 0,
+		  path_construction,
+		  read_pid_missing_valid_empty,
+		  pid_alive_self_zero_overflow,
+		  acquire_writes_own_pid,
+		  reclaims_dead_pid,
+		  refuses_live_pid_with_check_pid,
+		  release_removes_file);
+	ADD_TCASE(s, "freebsd-pidfile", 0,
+		  fbsd_uncontested,
+		  fbsd_self,
+		  fbsd_contested,
+		  fbsd_inherited,
+		  fbsd_relative);
 	return s;
 }

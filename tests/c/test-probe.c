@@ -134,18 +134,14 @@ END_TEST
 Suite *suite_probe(void)
 {
 	Suite *s = suite_create("probe");
-	TCase *tc = tcase_create("probe");
-
-	tcase_add_checked_fixture(tc, tdir_setup, tdir_teardown);
-	tcase_add_test(tc, probe_missing_creates_nothing);
-	tcase_add_test(tc, probe_stale_file_is_free);
-	tcase_add_test(tc, probe_held);
-	tcase_add_test(tc, probe_held_not_written);
-	tcase_add_test(tc, probe_never_names_a_gone_holder);
-	tcase_add_test(tc, probe_self_held);
-	tcase_add_test(tc, probe_bad_paths);
-	tcase_add_test(tc, probe_never_fails_an_acquire);
-	tcase_set_timeout(tc, 60);
-	suite_add_tcase(s, tc);
+	ADD_TCASE(s, "probe", 60,
+		  probe_missing_creates_nothing,
+		  probe_stale_file_is_free,
+		  probe_held,
+		  probe_held_not_written,
+		  probe_never_names_a_gone_holder,
+		  probe_self_held,
+		  probe_bad_paths,
+		  probe_never_fails_an_acquire);
 	return s;
 }

@@ -170,17 +170,14 @@ END_TEST
 Suite *suite_release(void)
 {
 	Suite *s = suite_create("release");
-	TCase *tc = tcase_create("release");
-
-	tcase_add_checked_fixture(tc, tdir_setup, tdir_teardown);
-	tcase_add_test(tc, release_null_is_noop);
-	tcase_add_test(tc, child_release_keeps_parent_lock);
-	tcase_add_test(tc, child_exit_keeps_parent_lock);
-	tcase_add_test(tc, daemonize_flow);
-	tcase_add_test(tc, adopting_child_releases_for_real);
-	tcase_add_test(tc, never_unlinks_a_replaced_file);
-	tcase_add_test(tc, release_after_file_vanished);
-	tcase_add_test(tc, exec_does_not_inherit_lock);
-	suite_add_tcase(s, tc);
+	ADD_TCASE(s, "release", 0,
+		  release_null_is_noop,
+		  child_release_keeps_parent_lock,
+		  child_exit_keeps_parent_lock,
+		  daemonize_flow,
+		  adopting_child_releases_for_real,
+		  never_unlinks_a_replaced_file,
+		  release_after_file_vanished,
+		  exec_does_not_inherit_lock);
 	return s;
 }

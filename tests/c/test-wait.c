@@ -155,17 +155,13 @@ END_TEST
 Suite *suite_wait(void)
 {
 	Suite *s = suite_create("wait");
-	TCase *tc = tcase_create("wait");
-
-	tcase_add_checked_fixture(tc, tdir_setup, tdir_teardown);
-	tcase_add_test(tc, waiter_takes_over_after_unlinking_release);
-	tcase_add_test(tc, waiter_takes_over_after_keep_file_release);
-	tcase_add_test(tc, waiter_takes_over_from_killed_holder);
-	tcase_add_test(tc, timeout_is_honoured);
-	tcase_add_test(tc, signal_runs_handler_and_wait_goes_on);
-	tcase_add_test(tc, interruptible_wait_returns_eintr);
-	tcase_add_test(tc, check_pid_holder_is_waited_out);
-	tcase_set_timeout(tc, 30);
-	suite_add_tcase(s, tc);
+	ADD_TCASE(s, "wait", 30,
+		  waiter_takes_over_after_unlinking_release,
+		  waiter_takes_over_after_keep_file_release,
+		  waiter_takes_over_from_killed_holder,
+		  timeout_is_honoured,
+		  signal_runs_handler_and_wait_goes_on,
+		  interruptible_wait_returns_eintr,
+		  check_pid_holder_is_waited_out);
 	return s;
 }
