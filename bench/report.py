@@ -107,6 +107,11 @@ class Report:
             lines.append(f"| {what} | {limit} | {shown} | {verdict} | {note} |")
             verdicts.append((what, shown, verdict))
         self.verdicts = verdicts
+        # A median can pass while the tail shows the cause of a miss in another run.
+        for (fs, name), (med, p99) in sorted(self.ho.items()):
+            if fs == "tmpfs" and "pidlock" in name and med and p99 and p99 > 1e6 and p99 > 10 * med:
+                lines += ["", f"Tail: {name} has a p99 of {ms(p99)} ms (median {ms(med)} ms). " +
+                          WHY["handoff"]]
         return lines
 
     # ---------------------------------------------------------------- sections
