@@ -113,7 +113,9 @@ class Bench:
         for interp, env in self.luaenv.items():
             self.have[interp] = bool(shutil.which(interp)) and works(
                 [interp, "-e", 'require("pidlock")'], env)
-        self.have["strace"] = bool(shutil.which("strace"))
+        # strace may be installed but not allowed to trace (a container without ptrace)
+        self.have["strace"] = bool(shutil.which("strace")) and works(
+            ["strace", "-f", "-c", "-o", os.devnull, "--", "true"], self.env)
         try:
             self.run([self.cbench, "cycle", "libbsd", self.path("tmpfs", "probe.pid"), "0", "0"])
             self.have["libbsd"] = True
