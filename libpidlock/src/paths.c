@@ -88,14 +88,12 @@ int pidlock_default_path(const char *app, char *buf, size_t size)
 	if (strnlen(app, NAME_MAX + 1) > NAME_MAX)
 		return -ENAMETOOLONG;
 
+	/* $XDG_RUNTIME_DIR only when absolute (as the XDG spec says); the user's own bases are
+	 * taken as given and refused below when relative. */
 	base = getenv("XDG_RUNTIME_DIR");
-	if (base && base[0] == '/') {
-		/* chosen: it is absolute */
-	} else if (geteuid() == 0) {
-		base = "/run";
-	} else if ((base = getenv("XDG_DATA_HOME")) && *base) {
-		/* chosen; checked below */
-	} else {
+	if (!base || base[0] != '/')
+		base = geteuid() == 0 ? "/run" : getenv("XDG_DATA_HOME");
+	if (!base || !*base) {
 		home = getenv("HOME");
 		if (!home || !*home)
 			return -ENOENT;

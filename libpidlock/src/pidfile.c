@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -128,7 +129,7 @@ int pidlock_pid_alive(long long pid)
 /* Start of @pid in ns since boot, from /proc/PID/stat field 22 (clock ticks since boot). */
 static int process_start(pid_t pid, long long *ret_ns)
 {
-	char path[64], buf[1024];
+	char path[64], buf[1024], *end;
 	unsigned long long ticks;
 	const char *p;
 	long hz = sysconf(_SC_CLK_TCK);
@@ -138,11 +139,11 @@ static int process_start(pid_t pid, long long *ret_ns)
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return errno == ENOENT ? -ESRCH : -EIO;
 	n = read(fd, buf, sizeof buf - 1);
 	close(fd);
 	if (n <= 0)
-		return n < 0 ? -errno : -ESRCH;
+		return n < 0 ? -EIO : -ESRCH;
 	buf[n] = '\0';
 	/* The command name in field 2 may hold spaces and parentheses: count from the last ')'. */
 	p = strrchr(buf, ')');
@@ -150,7 +151,11 @@ static int process_start(pid_t pid, long long *ret_ns)
 		return -EIO;
 	for (field = 2; field < 22 && p; field++)
 		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p + 1, "%llu", &ticks) != 1)
+	if (!p)
+		return -EIO;
+	errno = 0;
+	ticks = strtoull(p + 1, &end, 10);
+	if (errno || end == p + 1 || *end != ' ')
 		return -EIO;
 	*ret_ns = (long long)(ticks * (1000000000ULL / (unsigned long long)hz));
 	return 0;

@@ -257,7 +257,9 @@ Suite *suite_hostile(void)
 		  other_users_file_refused,
 		  unwritable_location,
 		  read_only_filesystem,
-		  full_filesystem_leaves_nothing,
-		  descriptor_exhaustion);
+		  full_filesystem_leaves_nothing);
+	/* valgrind emulates RLIMIT_NOFILE after the kernel's open() succeeded, closing a file
+	 * the library never sees: it would look like a leftover. */
+	tcase_set_tags(ADD_TCASE(s, "limits", 0, descriptor_exhaustion), "no-valgrind");
 	return s;
 }

@@ -390,6 +390,7 @@ static int run_main(const char *self, const char *cases)
 	}
 	if (!mkdtemp(top)) {
 		fprintf(stderr, "conformance: mkdtemp: %s\n", strerror(errno));
+		fclose(f);
 		return 2;
 	}
 	while (fgets(line, sizeof line, f)) {
