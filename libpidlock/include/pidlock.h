@@ -68,8 +68,10 @@ enum pidlock_flags {
  *
  * @param path        the lock file
  * @param flags       enum pidlock_flags
- * @param timeout_ms  0: fail at once; > 0: wait up to that many milliseconds;
- *                    PIDLOCK_WAIT_FOREVER: wait as long as it takes
+ * @param timeout_ms  0: fail at once; > 0: wait up to that many milliseconds (the wait sleeps
+ *                    on an inotify watch of the file; the inotify descriptor, close-on-exec,
+ *                    is kept open for the process's next timed wait);
+ *                    PIDLOCK_WAIT_FOREVER: wait as long as it takes (blocked in the kernel)
  * @param[out] ret_lock    the new handle, NULL on failure
  * @param[out] ret_holder  may be NULL; on -EAGAIN the holder's PID, or -1 while the holder has
  *                         not written one yet (the file is empty, malformed, or still names a

@@ -9,7 +9,9 @@
  * PIDLOCK_CHECK_PID). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <sys/inotify.h>
 #include <time.h>
@@ -22,6 +24,43 @@
 #define WATCH_EVENTS (IN_CLOSE_WRITE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF)
 
 static long long ns_of(const struct timespec *t) { return t->tv_sec * 1000000000LL + t->tv_nsec; }
+
+/* Closing an inotify instance waits for an SRCU grace period in the kernel (milliseconds,
+ * tens of them on a busy machine), and it would fall between winning the lock and returning.
+ * So one instance is kept for the process's next timed wait: given back with its watch
+ * removed, tagged with the fork generation that made it, since a child must not read its
+ * parent's events. A second concurrent waiter closes its own. */
+#define SPARE_NONE ULLONG_MAX
+static _Atomic unsigned long long spare = SPARE_NONE;
+
+static void drain(int ifd);
+
+static int take_instance(void)
+{
+	unsigned long long v = atomic_exchange(&spare, SPARE_NONE);
+	int ifd;
+
+	if (v != SPARE_NONE) {
+		ifd = (int)(v & 0xffffffffu);
+		if ((unsigned)(v >> 32) == pidlock__generation()) {
+			drain(ifd);
+			return ifd;
+		}
+		close(ifd); /* the parent's, copied by fork() */
+	}
+	return inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+}
+
+static void give_back(int ifd, int wd)
+{
+	unsigned long long none = SPARE_NONE;
+
+	if (wd >= 0)
+		inotify_rm_watch(ifd, wd);
+	if (!atomic_compare_exchange_strong(&spare, &none,
+					    (unsigned long long)pidlock__generation() << 32 | (unsigned)ifd))
+		close(ifd);
+}
 
 void pidlock__waiter_init(struct pidlock_waiter *w, int timeout_ms, unsigned flags)
 {
@@ -44,7 +83,7 @@ void pidlock__waiter_init(struct pidlock_waiter *w, int timeout_ms, unsigned fla
 void pidlock__waiter_done(struct pidlock_waiter *w)
 {
 	if (w->ifd >= 0)
-		close(w->ifd);
+		give_back(w->ifd, w->wd);
 	w->ifd = -2;
 }
 
@@ -55,7 +94,7 @@ static bool watch(struct pidlock_waiter *w, int fd)
 	char proc[64];
 
 	if (w->ifd == -2)
-		w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		w->ifd = take_instance();
 	if (w->ifd < 0 || fd < 0 || fd == w->watched_fd)
 		return false;
 	if (w->wd >= 0)

@@ -77,15 +77,45 @@ START_TEST(timeout_is_honoured)
 {
 	pidlock *l = NULL;
 	pid_t holder = 0, child = start_holder(tpath("t.lock"), 0, false);
-	int fds = open_fd_count();
-	long long t0 = now_ms();
+	int fds;
+	long long t0;
 
+	/* The first timed wait leaves the inotify descriptor kept for the next; no more. */
+	ck_assert_int_eq(pidlock_acquire(tpath("t.lock"), 0, 1, &l, &holder), -EAGAIN);
+	fds = open_fd_count();
+	t0 = now_ms();
 	ck_assert_int_eq(pidlock_acquire(tpath("t.lock"), 0, 150, &l, &holder), -EAGAIN);
 	ck_assert_int_ge(now_ms() - t0, 150);
 	ck_assert_int_eq(holder, child);
 	ck_assert_ptr_null(l);
 	ck_assert_int_eq(open_fd_count(), fds);
+	ck_assert_int_eq(pidlock_acquire(tpath("t.lock"), 0, 20, &l, &holder), -EAGAIN);
+	ck_assert_int_eq(open_fd_count(), fds);
 	stop_holder(child);
+}
+END_TEST
+
+START_TEST(timed_waits_in_parent_then_child)
+{
+	pidlock *l = NULL;
+	pid_t child;
+	int status;
+
+	/* The parent's wait leaves its inotify instance for later; a forked child must make
+	 * its own and still see the release. */
+	wait_released(tpath("p.lock"), 0, false, 10000);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		pid_t holder = hold_for(tpath("p.lock"), 0, 100, false);
+		int r = pidlock_acquire(tpath("p.lock"), 0, 10000, &l, NULL);
+		pidlock_release(l);
+		waitpid(holder, NULL, 0);
+		_exit(r == 0 ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	wait_released(tpath("p.lock"), 0, false, 10000);
 }
 END_TEST
 
@@ -185,6 +215,7 @@ Suite *suite_wait(void)
 		  waiter_takes_over_after_keep_file_release,
 		  waiter_takes_over_from_killed_holder,
 		  timeout_is_honoured,
+		  timed_waits_in_parent_then_child,
 		  check_pid_holder_is_waited_out);
 	/* valgrind does not let a signal end a blocking fcntl(F_OFD_SETLKW). */
 	tcase_set_tags(ADD_TCASE(s, "signals", 30,
