@@ -81,7 +81,9 @@ local function now() return read_number("/proc/uptime") end
 local function self_pid() return read_number("/proc/self/stat") end
 
 -- Counted by sh, through the pipe io.popen gives it: that pipe is left out of the count, as
--- right after fork this process may still hold both of its ends.
+-- right after fork this process may still hold both of its ends. A popen pipe of an earlier
+-- count can still be open while the collector has not closed it, so a count may come out one
+-- high: only growth (after > before) is a leak.
 local function count_fds()
   return #lines_of("pipe=$(readlink /proc/$$/fd/1); for fd in /proc/" .. self_pid()
     .. "/fd/*; do [ \"$(readlink $fd)\" = \"$pipe\" ] || echo $fd; done")
@@ -274,7 +276,7 @@ local function crash(kills)
   if fig.stuck > 0 then fail("crash: " .. fig.stuck .. " stuck states") end
   if fig.errors > 0 or fig.other > 0 then fail("crash: errors or a file naming a stranger") end
   if fig.done < math.min(kills, 50) then fail("crash: only " .. fig.done .. " kills before the time cap") end
-  if fds_after ~= fds_before then fail("crash: descriptors leaked") end
+  if fds_after > fds_before then fail("crash: descriptors leaked") end
   rmtree(dir)
 end
 
@@ -338,7 +340,7 @@ local function measure(label, run, n)
     fds_after)
   if failed > 0 then fail("cycles " .. label .. ": " .. failed .. " acquires failed") end
   if kb_after - kb_before > GC_BOUND then fail("cycles " .. label .. ": Lua memory grew") end
-  if fds_after ~= fds_before then fail("cycles " .. label .. ": descriptors leaked") end
+  if fds_after > fds_before then fail("cycles " .. label .. ": descriptors leaked") end
 end
 
 local function cycles(n, dropped)
