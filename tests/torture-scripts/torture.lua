@@ -83,10 +83,16 @@ local function self_pid() return read_number("/proc/self/stat") end
 -- Counted by sh, through the pipe io.popen gives it: that pipe is left out of the count, as
 -- right after fork this process may still hold both of its ends. A popen pipe of an earlier
 -- count can still be open while the collector has not closed it, so a count may come out one
--- high: only growth (after > before) is a leak.
+-- high: the least of three counts is taken, and only growth (after > before) is a leak.
 local function count_fds()
-  return #lines_of("pipe=$(readlink /proc/$$/fd/1); for fd in /proc/" .. self_pid()
-    .. "/fd/*; do [ \"$(readlink $fd)\" = \"$pipe\" ] || echo $fd; done")
+  local least
+  for _ = 1, 3 do
+    collectgarbage()
+    local n = #lines_of("pipe=$(readlink /proc/$$/fd/1); for fd in /proc/" .. self_pid()
+      .. "/fd/*; do [ \"$(readlink $fd)\" = \"$pipe\" ] || echo $fd; done")
+    least = least and math.min(least, n) or n
+  end
+  return least
 end
 
 local function tmpdir(tag)
