@@ -17,12 +17,10 @@ WHY = {
               "pid(), and fsdecode; ~1-2 µs in the SWIG calls, which release the GIL). Not "
               "in the core: the bindings could keep the path given and read the PID lazily.",
     "lua": "Interpreter overhead of the Lua layer on top of the C cycle.",
-    "handoff": "A waiter with a deadline sleeps in ppoll on an inotify watch and, once it has "
-               "the lock, closes its inotify instance before pidlock_acquire() returns; that "
-               "close() waits for an SRCU grace period (fsnotify_destroy_group), milliseconds on a "
-               "busy machine (perf sched: the waiter sleeps on a kworker). Endless waits block in "
-               "F_OFD_SETLKW and do not pay it. Proposed core fix: keep one inotify instance per "
-               "thread and only remove the watch (bench/README.md).",
+    "handoff": "A waiter with a deadline sleeps in ppoll on an inotify watch; closing an inotify "
+               "instance waits for an SRCU grace period (fsnotify_destroy_group), milliseconds on a "
+               "busy machine, so the library keeps one per process instead. Endless waits block "
+               "in F_OFD_SETLKW. A slow handoff now points at scheduling (perf sched timehist).",
 }
 
 
