@@ -136,6 +136,26 @@ pid_t dead_pid(void)
 	return pid;
 }
 
+pid_t sleeper(void)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+void write_pid_file(const char *path, pid_t pid)
+{
+	char content[32];
+
+	snprintf(content, sizeof content, "%d\n", (int)pid);
+	write_file(path, content);
+}
+
 int as_nobody(int (*fn)(void *), void *arg)
 {
 	int status;

@@ -28,6 +28,11 @@ void stop_holder(pid_t pid);
 /* A PID that certainly belonged to a process that has exited. */
 pid_t dead_pid(void);
 
+/* A live child that only sleeps (end it with stop_holder()), and a file saying "PID\n" as
+ * code that holds no kernel lock writes it. */
+pid_t sleeper(void);
+void write_pid_file(const char *path, pid_t pid);
+
 /* Runs @fn in a child with the effective uid of nobody; returns its exit status. */
 int as_nobody(int (*fn)(void *), void *arg);
 

@@ -112,17 +112,10 @@ START_TEST(check_pid_reclaims_reused_pid)
 {
 	pidlock *l;
 	struct timeval past[2];
-	char content[32];
-	pid_t child = fork();
+	pid_t child = sleeper();
 
-	ck_assert_int_ge(child, 0);
-	if (child == 0) {
-		pause();
-		_exit(0);
-	}
 	/* A live process that started after the file was last written: its PID was reused. */
-	snprintf(content, sizeof content, "%d\n", (int)child);
-	write_file(tpath("r.lock"), content);
+	write_pid_file(tpath("r.lock"), child);
 	gettimeofday(&past[0], NULL);
 	past[0].tv_sec -= 3600;
 	past[1] = past[0];
@@ -130,19 +123,16 @@ START_TEST(check_pid_reclaims_reused_pid)
 	ck_assert_int_eq(pidlock_acquire(tpath("r.lock"), PIDLOCK_CHECK_PID, 0, &l, NULL), 0);
 	assert_holds_own_pid(tpath("r.lock"));
 	pidlock_release(l);
-	kill(child, SIGKILL);
-	waitpid(child, NULL, 0);
+	stop_holder(child);
 }
 END_TEST
 
 START_TEST(check_pid_ignores_own_pid)
 {
 	pidlock *l;
-	char content[32];
 
 	/* A container's PID 1 finds its own PID in the file its predecessor left. */
-	snprintf(content, sizeof content, "%d\n", (int)getpid());
-	write_file(tpath("o.lock"), content);
+	write_pid_file(tpath("o.lock"), getpid());
 	ck_assert_int_eq(pidlock_acquire(tpath("o.lock"), PIDLOCK_CHECK_PID, 0, &l, NULL), 0);
 	pidlock_release(l);
 }

@@ -62,10 +62,8 @@ END_TEST
 START_TEST(reclaims_dead_pid)
 {
 	pidlock *l;
-	char content[32];
 
-	snprintf(content, sizeof content, "%d\n", (int)dead_pid());
-	write_file(tpath("a.lock"), content);
+	write_pid_file(tpath("a.lock"), dead_pid());
 	ck_assert_int_eq(pidlock_acquire(tpath("a.lock"), PIDLOCK_CHECK_PID, 0, &l, NULL), 0);
 	ck_assert_int_eq(pidlock_read_pid(tpath("a.lock")), getpid());
 	pidlock_release(l);
@@ -75,18 +73,11 @@ END_TEST
 START_TEST(refuses_live_pid_with_check_pid)
 {
 	pidlock *l = NULL;
-	pid_t holder = 0, child = fork();
-	char content[32];
+	pid_t holder = 0, child = sleeper();
 
-	ck_assert_int_ge(child, 0);
-	if (child == 0) {
-		pause();
-		_exit(0);
-	}
 	/* Written after the child started, with no kernel lock: the original design's file. */
 	usleep(20000);
-	snprintf(content, sizeof content, "%d\n", (int)child);
-	write_file(tpath("a.lock"), content);
+	write_pid_file(tpath("a.lock"), child);
 	ck_assert_int_eq(pidlock_acquire(tpath("a.lock"), PIDLOCK_CHECK_PID, 0, &l, &holder), -EAGAIN);
 	ck_assert_ptr_null(l);
 	ck_assert_int_eq(holder, child);
@@ -95,8 +86,7 @@ START_TEST(refuses_live_pid_with_check_pid)
 	/* Without the flag only the kernel lock counts: nobody holds it. */
 	ck_assert_int_eq(pidlock_acquire(tpath("a.lock"), 0, 0, &l, NULL), 0);
 	pidlock_release(l);
-	kill(child, SIGKILL);
-	waitpid(child, NULL, 0);
+	stop_holder(child);
 }
 END_TEST
 

@@ -57,12 +57,10 @@ END_TEST
 START_TEST(probe_never_names_a_gone_holder)
 {
 	pidlock *l = NULL;
-	char content[32];
 	pid_t who = 0, child;
 
 	/* A new holder has locked the file a crashed one left, and not yet written over it. */
-	snprintf(content, sizeof content, "%d\n", (int)dead_pid());
-	write_file(tpath("g.lock"), content);
+	write_pid_file(tpath("g.lock"), dead_pid());
 	child = start_holder(tpath("g.lock"), 0, true);
 	ck_assert_int_eq(pidlock_holder(tpath("g.lock"), &who), 1);
 	ck_assert_int_eq(who, -1);

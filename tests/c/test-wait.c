@@ -188,7 +188,6 @@ END_TEST
 START_TEST(check_pid_holder_is_waited_out)
 {
 	pidlock *l;
-	char content[32];
 	pid_t child = fork();
 
 	ck_assert_int_ge(child, 0);
@@ -197,8 +196,7 @@ START_TEST(check_pid_holder_is_waited_out)
 		_exit(0);
 	}
 	usleep(20000);
-	snprintf(content, sizeof content, "%d\n", (int)child);
-	write_file(tpath("c.lock"), content);
+	write_pid_file(tpath("c.lock"), child);
 	/* No kernel lock to wait on: the wait notices the PID's death by polling. */
 	ck_assert_int_eq(pidlock_acquire(tpath("c.lock"), PIDLOCK_CHECK_PID, 0, &l, NULL), -EAGAIN);
 	ck_assert_int_eq(waitpid(child, NULL, 0), child);
