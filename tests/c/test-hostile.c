@@ -136,69 +136,73 @@ START_TEST(unwritable_location)
 }
 END_TEST
 
-/* In a private mount namespace, a filesystem we can make read-only or full. */
-static bool private_tmpfs(const char *dir, const char *opts, unsigned long flags)
-{
-	if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return false;
-	return mount("pidlock-test", dir, "tmpfs", flags, opts) == 0;
-}
-
-START_TEST(read_only_filesystem)
+/* Runs @fn in a child, in a private mount namespace where a tmpfs mounted with @opts and
+ * @flags stands at @dir; returns its exit status, 77 when the mount cannot be made here. */
+static int on_private_tmpfs(const char *dir, const char *opts, unsigned long flags,
+			    int (*fn)(const char *dir))
 {
 	int status;
 	pid_t child;
 
-	ck_assert_int_eq(mkdir(tpath("rofs"), 0755), 0);
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
 	child = fork();
 	ck_assert_int_ge(child, 0);
 	if (child == 0) {
-		pidlock *l = NULL;
-		if (!private_tmpfs(tpath("rofs"), "size=64k", MS_RDONLY))
+		if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount("pidlock-test", dir, "tmpfs", flags, opts) < 0)
 			_exit(77);
-		_exit(-pidlock_acquire(tpath("rofs/x.lock"), 0, 0, &l, NULL));
+		_exit(fn(dir));
 	}
 	waitpid(child, &status, 0);
-	if (WEXITSTATUS(status) == 77) {
-		printf("skipped read_only_filesystem: cannot mount here (not root?)\n");
-		return;
-	}
-	ck_assert_int_eq(WEXITSTATUS(status), EROFS);
+	if (WEXITSTATUS(status) == 77)
+		printf("skipped: cannot mount a tmpfs here (not root?)\n");
+	return WEXITSTATUS(status);
+}
+
+static int acquire_in(const char *dir)
+{
+	char path[PATH_MAX];
+	pidlock *l = NULL;
+	struct stat st;
+	int r;
+
+	snprintf(path, sizeof path, "%s/x.lock", dir);
+	r = pidlock_acquire(path, 0, 0, &l, NULL);
+	pidlock_release(l);
+	if (r < 0 && lstat(path, &st) == 0)
+		return 100; /* a half-made lock file was left behind */
+	return -r;
+}
+
+static int fill_then_acquire_in(const char *dir)
+{
+	char path[PATH_MAX], page[4096];
+	int fd;
+
+	snprintf(path, sizeof path, "%s/filler", dir);
+	memset(page, 'x', sizeof page);
+	fd = open(path, O_WRONLY | O_CREAT, 0644);
+	while (write(fd, page, sizeof page) > 0)
+		;
+	close(fd);
+	return acquire_in(dir);
+}
+
+START_TEST(read_only_filesystem)
+{
+	int r = on_private_tmpfs(tpath("rofs"), "size=64k", MS_RDONLY, acquire_in);
+
+	if (r != 77)
+		ck_assert_int_eq(r, EROFS);
 }
 END_TEST
 
 START_TEST(full_filesystem_leaves_nothing)
 {
-	int status;
-	pid_t child;
+	int r = on_private_tmpfs(tpath("full"), "size=4k", 0, fill_then_acquire_in);
 
-	ck_assert_int_eq(mkdir(tpath("full"), 0755), 0);
-	child = fork();
-	ck_assert_int_ge(child, 0);
-	if (child == 0) {
-		pidlock *l = NULL;
-		char page[4096];
-		int fd, r;
-		struct stat st;
-
-		if (!private_tmpfs(tpath("full"), "size=4k", 0))
-			_exit(77);
-		memset(page, 'x', sizeof page);
-		fd = open(tpath("full/filler"), O_WRONLY | O_CREAT, 0644);
-		while (write(fd, page, sizeof page) > 0)
-			;
-		close(fd);
-		r = pidlock_acquire(tpath("full/x.lock"), 0, 0, &l, NULL);
-		if (lstat(tpath("full/x.lock"), &st) == 0)
-			_exit(100); /* a half-made lock file was left behind */
-		_exit(-r);
-	}
-	waitpid(child, &status, 0);
-	if (WEXITSTATUS(status) == 77) {
-		printf("skipped full_filesystem_leaves_nothing: cannot mount here (not root?)\n");
-		return;
-	}
-	ck_assert_int_eq(WEXITSTATUS(status), ENOSPC);
+	if (r != 77)
+		ck_assert_int_eq(r, ENOSPC);
 }
 END_TEST
 
