@@ -59,6 +59,14 @@ until_ok() {
 
 running() { "$PIDLOCK" status "$1"; }
 
+# `pidlock run "$f" -- ARGS...` in the background, once it holds the lock; its PID in $pid.
+start() {
+	"$PIDLOCK" run "$f" -- "$@" &
+	pid=$!
+	remember "$pid"
+	until_ok running "$f"
+}
+
 # reap PID CODE: wait for our background job PID; it must have exited with CODE. (Not in a
 # command substitution: a subshell cannot wait for its parent's children.)
 reap() {

@@ -8,10 +8,7 @@ f=$work/app/daemon.lock
 
 # The lock is taken (making the missing directory) and COMMAND is exec'd: same PID, so the
 # file holds COMMAND's PID and the process is COMMAND itself, not a pidlock waiting for it.
-"$PIDLOCK" run "$f" -- sleep 60 &
-pid=$!
-remember "$pid"
-until_ok running "$f"
+start sleep 60
 expect 0 "$PIDLOCK" status "$f"
 [ "$out" = "$pid" ] || fail "status printed '$out', the command's PID is $pid"
 [ "$(cat "$f")" = "$pid" ] || fail "the file holds '$(cat "$f")', not $pid"
@@ -37,10 +34,7 @@ reap "$waiter" 0
 
 # The lock dies with the command, even by SIGKILL: the file stays (nobody is left to remove
 # it), status says so, and the next run takes it at once.
-"$PIDLOCK" run "$f" -- sleep 60 &
-pid=$!
-remember "$pid"
-until_ok running "$f"
+start sleep 60
 kill -KILL "$pid"
 reap "$pid" 137
 expect 1 "$PIDLOCK" status "$f"

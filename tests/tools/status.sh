@@ -13,10 +13,7 @@ expect_err "pidlock: $f: not running"
 [ ! -e "$work/app" ] || fail "status created $work/app"
 
 # 0: held; prints the PID and nothing else.
-"$PIDLOCK" run "$f" -- sleep 60 &
-pid=$!
-remember "$pid"
-until_ok running "$f"
+start sleep 60
 expect 0 "$PIDLOCK" status "$f"
 [ "$out" = "$pid" ] || fail "status printed '$out', expected $pid"
 [ -z "$err" ] || fail "status wrote '$err' to stderr"
@@ -62,10 +59,7 @@ if as_nobody "$PIDLOCK" --version >/dev/null 2>&1; then
 	expect 4 as_nobody "$PIDLOCK" status "$work/private/daemon.lock"
 	expect_err "pidlock: $work/private/daemon.lock: Permission denied"
 	# A readable lock file in a searchable directory: another user can probe it.
-	"$PIDLOCK" run "$f" -- sleep 60 &
-	pid=$!
-	remember "$pid"
-	until_ok running "$f"
+	start sleep 60
 	chmod 0755 "$work/app"
 	expect 0 as_nobody "$PIDLOCK" status "$f"
 	[ "$out" = "$pid" ] || fail "status as nobody printed '$out', expected $pid"

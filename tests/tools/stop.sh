@@ -6,13 +6,6 @@ PIDLOCK=${1:?}
 HOLD=${2:?}
 f=$work/app/daemon.lock
 
-start() {
-	"$PIDLOCK" run "$f" -- "$@" &
-	pid=$!
-	remember "$pid"
-	until_ok running "$f"
-}
-
 # Nothing to stop: no file, or a file nobody holds (whatever PID it names: never signalled).
 expect 3 "$PIDLOCK" stop "$f"
 expect_err "pidlock: $f: not running"
