@@ -252,21 +252,17 @@ static void poll_pause(int *interval_ms, long long deadline, int *watch_fd)
 		*interval_ms *= 2;
 }
 
-/* pidlock_holder(), waiting up to @wait_ms while the PID in the file is no live process.
- * That is the case between a holder's lock and its write: -1 for an empty file, and the last
- * holder's PID when the new holder reuses a file left behind (which `run` always does after
- * a command has exited). Returns as pidlock_holder() does; *pid is -1 when no live PID
- * appeared in time. */
+/* pidlock_holder(), waiting up to @wait_ms while the lock is held but names no live holder
+ * (-1): the moment between a holder's lock and its write. The library never reports a gone
+ * or reused PID, so -1 is the only case to wait out. Returns as pidlock_holder() does; *pid
+ * is still -1 when no PID appeared in time. */
 static int probe(const char *path, pid_t *pid, int wait_ms)
 {
 	long long deadline = now_ms() + wait_ms;
 	int interval = POLL_FIRST_MS, nofd = -1, r;
 
-	while ((r = pidlock_holder(path, pid)) == 1 && !pidlock_pid_alive(*pid) &&
-	       now_ms() < deadline)
+	while ((r = pidlock_holder(path, pid)) == 1 && *pid == -1 && now_ms() < deadline)
 		poll_pause(&interval, deadline, &nofd);
-	if (r == 1 && !pidlock_pid_alive(*pid))
-		*pid = -1;
 	return r;
 }
 
