@@ -316,7 +316,7 @@ static int cmd_run(int argc, char **argv)
 	r = pidlock_acquire(path, flags, timeout_ms, &lock, &holder);
 	if (r == -EAGAIN) {
 		/* The holder writes its PID a moment after locking: give it that moment. */
-		if (!pidlock_pid_alive(holder) && probe(path, &holder, PID_APPEAR_MS) != 1)
+		if (holder == -1 && probe(path, &holder, PID_APPEAR_MS) != 1)
 			holder = -1;
 		if (holder > 0)
 			msg("already running as PID %d (lock file: %s)", (int)holder, path);
