@@ -1,38 +1,97 @@
-/* Fork awareness. A handle copied into a child by fork() must not unlink or unlock the
- * parent's lock, and a parent whose child adopted the lock must leave it alone. getpid() on
- * every release would cost a syscall per cycle, so pthread_atfork() keeps count instead. */
+/* Who we are. A handle copied into a child must not unlink or unlock the parent's lock, and a
+ * parent whose child adopted the lock must leave it alone; getpid() on every call would cost a
+ * syscall per cycle. pthread_atfork() sees only fork(): _Fork(), a raw fork or clone system
+ * call (some runtimes and sandboxes make children so) bypass it. A page marked
+ * MADV_WIPEONFORK reads as zeros in every child however it was made, so the PID cached there
+ * is right in every process, and finding it zeroed is how a child notices it is one. */
+#define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "pidlock-int.h"
 
-static atomic_uint generation;  /* bumped in every child */
-static atomic_uint forks;       /* bumped before every fork, so parent and child both see it */
-static atomic_int self_pid;     /* 0: not known in this process yet */
+static atomic_uint generation;  /* bumped once in every child, when the library notices it */
+static atomic_uint forks;       /* fork() calls of this process (pthread_atfork) */
+static atomic_int known_pid;    /* the PID last seen; copied into a child, unlike the page */
+static atomic_uint euid_seen;   /* the caller's euid at the last check, + 1 (0: none yet) */
+static _Atomic(pid_t) *page;    /* the wiped page's PID, or NULL where it cannot be had */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void before_fork(void) { atomic_fetch_add(&forks, 1); }
 
 static void in_child(void)
 {
-	atomic_fetch_add(&generation, 1);
-	atomic_store(&self_pid, 0);
+	/* Without the page this is all a child learns; with it, pidlock__self() notices. */
+	if (!page) {
+		atomic_fetch_add(&generation, 1);
+		atomic_store(&known_pid, 0);
+	}
 }
 
-static void register_handlers(void) { pthread_atfork(before_fork, NULL, in_child); }
+static void init(void)
+{
+#ifdef PIDLOCK_HAVE_WIPEONFORK
+	long size = sysconf(_SC_PAGESIZE);
+	void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
 
-void pidlock__fork_tracking_init(void) { pthread_once(&once, register_handlers); }
+	if (p != MAP_FAILED) {
+		if (madvise(p, (size_t)size, MADV_WIPEONFORK) == 0)
+			page = p;
+		else
+			munmap(p, (size_t)size);
+	}
+#endif
+	pthread_atfork(before_fork, NULL, in_child);
+}
 
 pid_t pidlock__self(void)
 {
-	pid_t pid = atomic_load(&self_pid);
-	if (pid == 0) {
-		pid = getpid();
-		atomic_store(&self_pid, pid);
+	pid_t pid, was;
+
+	pthread_once(&once, init);
+	if (!page) {
+		pid = atomic_load(&known_pid);
+		if (pid == 0) {
+			pid = getpid();
+			atomic_store(&known_pid, pid);
+		}
+		return pid;
 	}
+	pid = atomic_load(page);
+	if (pid != 0)
+		return pid;
+	/* First call in this process, or in a child: the page was wiped, the PID seen before
+	 * (copied with the rest of memory) is the parent's. */
+	pid = getpid();
+	was = atomic_exchange(&known_pid, pid);
+	if (was != 0 && was != pid)
+		atomic_fetch_add(&generation, 1);
+	atomic_store(page, pid);
 	return pid;
 }
 
-unsigned pidlock__generation(void) { return atomic_load(&generation); }
+unsigned pidlock__generation(void)
+{
+	pidlock__self(); /* a child is counted when first noticed */
+	return atomic_load(&generation);
+}
+
 unsigned pidlock__forks(void) { return atomic_load(&forks); }
+
+/* Whether @uid is the caller's effective user. The last answer is remembered so that the
+ * common case, a file of the caller's own, costs no geteuid() per acquire; a process that has
+ * since changed its euid pays one call when the owner differs from the remembered one. The
+ * only miss: a file owned by the euid a process had before it changed it. */
+bool pidlock__is_euid(uid_t uid)
+{
+	unsigned seen = atomic_load(&euid_seen);
+
+	if (seen != 0 && (uid_t)(seen - 1) == uid)
+		return true;
+	seen = (unsigned)geteuid() + 1;
+	atomic_store(&euid_seen, seen);
+	return (uid_t)(seen - 1) == uid;
+}

@@ -2,10 +2,13 @@
  *
  * The kernel is the authority. The lock is an open-file-description lock on the file, so it
  * lives exactly as long as some descriptor of that open file does; the PID written in the file
- * is for people and tools. Each rule below is written once, here. */
+ * is for people and tools, and is reported only while the kernel shows its process holding
+ * the lock. Holders take write locks only: a read lock on the file is a reader's (another
+ * user's, on a PIDLOCK_READABLE file), never a holder's. Each rule below is written once, here. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -13,96 +16,65 @@
 
 #include "pidlock-int.h"
 
-#define KNOWN_FLAGS (PIDLOCK_CHECK_PID | PIDLOCK_FSYNC | PIDLOCK_KEEP_FILE | PIDLOCK_INTERRUPTIBLE)
 #define OPEN_FLAGS (O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
 
 /* The one place that knows the locking primitive. OFD locks conflict between two opens in
- * one process, survive unrelated close() calls and can be tested without being taken; flock
- * is the fallback where they do not exist, and its probe takes a shared lock for a moment.
- * With @block the kernel queues us until the lock is free; a signal handler without
- * SA_RESTART ends that wait with -EINTR when @interruptible, and is only a pause otherwise. */
-static int lock_fd(int fd, bool block, bool interruptible)
+ * one process, survive unrelated close() calls, are shared by forked copies of the descriptor
+ * (so one unlock frees them all) and can be tested without being taken; flock is the fallback
+ * where they do not exist, and its probe takes a shared lock for a moment. Never blocks. */
+static int lock_fd(int fd)
 {
-	for (;;) {
-#ifdef F_OFD_SETLK
-		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int r;
 
-		if (fcntl(fd, block ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == 0)
-			return 0;
+	do {
+#ifdef PIDLOCK_HAVE_OFD
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		r = fcntl(fd, F_OFD_SETLK, &fl);
 #else
-		if (flock(fd, LOCK_EX | (block ? 0 : LOCK_NB)) == 0)
-			return 0;
+		r = flock(fd, LOCK_EX | LOCK_NB);
 #endif
-		if (errno != EINTR || interruptible)
-			break;
-	}
+	} while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return 0;
 	return errno == EACCES || errno == EWOULDBLOCK ? -EAGAIN : -errno;
 }
 
-static int test_fd(int fd)
+static void unlock_fd(int fd)
 {
-#ifdef F_OFD_GETLK
+#ifdef PIDLOCK_HAVE_OFD
+	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
+	fcntl(fd, F_OFD_SETLK, &fl);
+#else
+	flock(fd, LOCK_UN);
+#endif
+}
+
+/* What kind of lock stands in the way of a write lock: F_WRLCK (a holder), F_RDLCK (a
+ * reader), F_UNLCK (none), or a negative errno. */
+static int conflict(int fd)
+{
+#ifdef PIDLOCK_HAVE_OFD
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 
 	if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
 		return -errno;
-	return fl.l_type != F_UNLCK;
+	return fl.l_type;
 #else
 	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
 		flock(fd, LOCK_UN);
-		return 0;
+		return F_UNLCK;
 	}
-	return errno == EWOULDBLOCK ? 1 : -errno;
+	return errno == EWOULDBLOCK ? F_WRLCK : -errno;
 #endif
 }
 
-/* Open the file, creating it when absent. *created tells which: a file this call created
- * with O_EXCL is a fresh regular file of ours, which saves the type and owner checks and the
- * lstat() of the path (settle() explains why a link count is proof enough). */
-static int open_lockfile(const char *path, bool *created)
+const char *pidlock_lock_method(void)
 {
-	bool parents_made = false;
-	int fd;
-
-	for (;;) {
-		fd = open(path, OPEN_FLAGS | O_CREAT | O_EXCL, 0644);
-		if (fd >= 0) {
-			*created = true;
-			return fd;
-		}
-		if (errno == ENOENT && !parents_made) {
-			int r = pidlock__make_parents(path);
-			if (r < 0)
-				return r;
-			parents_made = true;
-			continue;
-		}
-		if (errno != EEXIST)
-			return pidlock__open_errno();
-		/* O_EXCL also fails on a symlink; O_NOFOLLOW turns that into ELOOP here. */
-		fd = open(path, OPEN_FLAGS);
-		if (fd >= 0) {
-			*created = false;
-			return fd;
-		}
-		if (errno != ENOENT)
-			return pidlock__open_errno();
-		/* Unlinked between the two opens by a releasing holder: start over. */
-	}
-}
-
-/* A file that was there before us must be a regular file of our own user. */
-static int check_existing(int fd, struct stat *st)
-{
-	if (fstat(fd, st) < 0)
-		return -errno;
-	if (S_ISDIR(st->st_mode))
-		return -EISDIR;
-	if (!S_ISREG(st->st_mode))
-		return -EINVAL;
-	if (st->st_uid != geteuid())
-		return -EPERM;
-	return 0;
+#ifdef PIDLOCK_HAVE_OFD
+	return "ofd";
+#else
+	return "flock";
+#endif
 }
 
 static bool path_names(const char *path, dev_t dev, ino_t ino)
@@ -112,157 +84,228 @@ static bool path_names(const char *path, dev_t dev, ino_t ino)
 	return lstat(path, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
 
-/* A file left by code that holds no kernel lock still counts as held when its PID is alive,
- * is not us, and wrote the file (see pidlock__writer()). */
-static pid_t pid_only_holder(int fd)
+/* Whether @fd still is the descriptor of @l's file: fstat() fills @st. A number closed behind
+ * the library's back may now name anything; it must then be neither used nor closed. */
+static bool still_ours(const pidlock *l, struct stat *st)
+{
+	return fstat(l->fd, st) == 0 && st->st_dev == l->dev && st->st_ino == l->ino;
+}
+
+int pidlock__try_new(const char *path, unsigned flags, struct pidlock_try *t)
+{
+	char real[PATH_MAX];
+	size_t len;
+	int r;
+
+	memset(t, 0, sizeof *t);
+	t->fd = -1;
+	r = pidlock__check_path(path);
+	if (r < 0)
+		return r;
+	if (flags & ~(unsigned)PIDLOCK_KNOWN_FLAGS)
+		return -EINVAL;
+	r = pidlock__resolve(path, real, true, &t->made, NULL, 0);
+	if (r < 0) {
+		pidlock__unmake(&t->made, true);
+		return r;
+	}
+	len = strlen(path) + 1;
+	t->l = malloc(sizeof *t->l + len + strlen(real) + 1);
+	if (!t->l) {
+		pidlock__unmake(&t->made, true);
+		return -ENOMEM;
+	}
+	memcpy(t->l->path, path, len);
+	strcpy(t->l->path + len, real);
+	t->l->real = t->l->path + len;
+	t->l->flags = flags;
+	t->l->fd = -1;
+	return 0;
+}
+
+/* Open the file, creating it when absent; *created tells which. The usual case is tried
+ * first: an unlinking lock finds no file, a PIDLOCK_KEEP_FILE one finds its own. */
+static int open_lockfile(pidlock *l, bool *created)
+{
+	mode_t mode = l->flags & PIDLOCK_READABLE ? 0644 : 0600;
+	bool create = !(l->flags & PIDLOCK_KEEP_FILE);
+	int fd;
+
+	for (;;) {
+		fd = create ? open(l->real, OPEN_FLAGS | O_CREAT | O_EXCL, mode)
+			    : open(l->real, OPEN_FLAGS);
+		if (fd >= 0) {
+			*created = create;
+			return fd;
+		}
+		/* O_EXCL also fails on a symlink; O_NOFOLLOW turns that into ELOOP below. */
+		if (errno != (create ? EEXIST : ENOENT))
+			return pidlock__open_errno();
+		/* Made or removed between two opens by another starter or a releasing holder. */
+		create = !create;
+	}
+}
+
+/* Our PID into the file we now hold. A file that is not empty (a crashed holder's PID, or
+ * a longer PID another starter wrote into the file we had just created before it died) is
+ * emptied first, so a reader never sees our PID followed by the tail of another. */
+static int settle(struct pidlock_try *t, bool created)
+{
+	pidlock *l = t->l;
+	int r;
+
+	l->pid = pidlock__self();
+	r = pidlock__write_pid(t->fd, l->pid, t->st.st_size > 0, l->flags & PIDLOCK_FSYNC);
+	if (r < 0)
+		return r;
+	/* A file from before (1.0 made them 0644) becomes unreadable to others unless asked. */
+	if (!created && !(l->flags & PIDLOCK_READABLE) && (t->st.st_mode & 077))
+		fchmod(t->fd, t->st.st_mode & 0700);
+	l->fd = t->fd;
+	l->dev = t->st.st_dev;
+	l->ino = t->st.st_ino;
+	l->gen = pidlock__generation();
+	l->forks = pidlock__forks();
+	t->fd = -1;
+	return 0;
+}
+
+static void drop(struct pidlock_try *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+}
+
+int pidlock__try(struct pidlock_try *t)
+{
+	pidlock *l = t->l;
+	bool created;
+	int r, c;
+
+	for (;;) {
+		created = false;
+		if (t->fd < 0) {
+			t->fd = open_lockfile(l, &created);
+			if (t->fd < 0) {
+				r = t->fd;
+				t->fd = -1;
+				return r;
+			}
+		}
+		r = lock_fd(t->fd);
+		if (r == -EAGAIN) {
+			c = conflict(t->fd);
+			t->busy = c == F_RDLCK;
+			if (c == F_UNLCK)
+				continue; /* let go between the two calls */
+			return t->busy ? -EBUSY : -EAGAIN;
+		}
+		if (r == 0 && fstat(t->fd, &t->st) < 0)
+			r = -errno;
+		if (r == 0)
+			r = pidlock__file_problem(&t->st, !created, NULL, 0, l->real);
+		if (r < 0) {
+			drop(t);
+			return r;
+		}
+		/* Only holders unlink and nobody renames: a file still linked is the one at the
+		 * path. An unlinked one was released by a holder between our open and our lock
+		 * (or created by us and used up by another starter): start over. */
+		if (t->st.st_nlink == 0) {
+			drop(t);
+			continue;
+		}
+		if (!created && (l->flags & PIDLOCK_CHECK_PID) &&
+		    pidlock__pid_only_holder(t->fd, &t->st) > 0) {
+			/* Not ours to take: let go of the lock, keep the descriptor to read the
+			 * holder from and to watch. */
+			unlock_fd(t->fd);
+			t->busy = false;
+			return -EAGAIN;
+		}
+		r = settle(t, created);
+		if (r < 0) {
+			/* A failed acquire leaves no file behind that it created. */
+			if (created && path_names(l->real, t->st.st_dev, t->st.st_ino))
+				unlink(l->real);
+			drop(t);
+		}
+		return r;
+	}
+}
+
+/* On the way to a wait: whether the file of the last try has left the path (a holder
+ * unlinked it; a forked copy may keep its lock for long): then it is dropped, and the next
+ * try opens the path again. */
+bool pidlock__try_moved(struct pidlock_try *t)
+{
+	struct stat st;
+
+	if (t->fd < 0)
+		return false;
+	if (fstat(t->fd, &t->st) == 0 && t->st.st_nlink > 0 && lstat(t->l->real, &st) == 0 &&
+	    st.st_dev == t->st.st_dev && st.st_ino == t->st.st_ino)
+		return false;
+	drop(t);
+	return true;
+}
+
+pid_t pidlock__try_holder(struct pidlock_try *t)
 {
 	struct stat st;
 	pid_t pid;
 
-	if (fstat(fd, &st) < 0)
-		return 0;
-	pid = pidlock__writer(fd, &st.st_mtim);
-	return pid > 0 && pid != pidlock__self() ? pid : 0;
+	if (t->fd < 0 || fstat(t->fd, &st) < 0)
+		return -1;
+	if (t->l->flags & PIDLOCK_CHECK_PID) {
+		pid = pidlock__pid_only_holder(t->fd, &st);
+		if (pid > 0 && conflict(t->fd) == F_UNLCK)
+			return pid;
+	}
+	return pidlock__verified_holder(t->fd, &st);
 }
 
-/* The PID to report for a lock someone holds: -1 until the holder has written its own. */
-static pid_t reported_holder(int fd, const struct stat *st)
+void pidlock__try_done(struct pidlock_try *t, int r)
 {
-	pid_t pid = pidlock__writer(fd, &st->st_mtim);
-
-	return pid > 0 ? pid : -1;
-}
-
-/* We hold the kernel lock on @fd: make sure it is the lock at @path, then write our PID.
- * Returns 0, -ESTALE (the path moved on: start over), -EAGAIN (*holder: a PID-only holder
- * under PIDLOCK_CHECK_PID), or an error. */
-static int settle(pidlock *l, int fd, bool created, const struct stat *st, pid_t *holder)
-{
-	struct stat own;
-	int r;
-
-	if (created) {
-		/* Created by us, but another starter may have opened, locked, used and unlinked
-		 * it before our lock went in. Only holders unlink, nobody renames: a file still
-		 * linked is still the one at the path. */
-		if (fstat(fd, &own) < 0)
-			return -errno;
-		if (own.st_nlink == 0)
-			return -ESTALE;
-		st = &own;
-	} else if (!path_names(l->path, st->st_dev, st->st_ino)) {
-		/* The holder we waited for unlinked this file; a newer one may stand at the path. */
-		return -ESTALE;
-	} else if ((l->flags & PIDLOCK_CHECK_PID) && (*holder = pid_only_holder(fd)) > 0) {
-		return -EAGAIN;
-	}
-	l->pid = pidlock__self();
-	r = pidlock__write_pid(fd, l->pid, !created, l->flags & PIDLOCK_FSYNC);
-	if (r < 0) {
-		/* A failed acquire leaves no file behind that it created. */
-		if (created && path_names(l->path, st->st_dev, st->st_ino))
-			unlink(l->path);
-		return r;
-	}
-	l->fd = fd;
-	l->dev = st->st_dev;
-	l->ino = st->st_ino;
-	l->gen = pidlock__generation();
-	l->forks = pidlock__forks();
-	return 0;
+	drop(t);
+	pidlock__unmake(&t->made, r != 0);
+	if (r != 0)
+		free(t->l);
+	t->l = NULL;
 }
 
 int pidlock_acquire(const char *path, unsigned flags, int timeout_ms, pidlock **ret_lock,
 		    pid_t *ret_holder)
 {
-	struct pidlock_waiter w;
-	struct stat st, now;
-	pidlock *l = NULL;
-	pid_t holder = 0;
-	bool created = false, block = false;
-	int fd = -1, r;
+	struct pidlock_try t;
+	pidlock *l;
+	int r;
 
 	if (ret_holder)
 		*ret_holder = 0;
 	if (!ret_lock)
 		return -EINVAL;
 	*ret_lock = NULL;
-	r = pidlock__check_path(path);
+	if (timeout_ms < PIDLOCK_WAIT_FOREVER)
+		return -EINVAL;
+	r = pidlock__try_new(path, flags, &t);
 	if (r < 0)
 		return r;
-	if ((flags & ~(unsigned)KNOWN_FLAGS) || timeout_ms < PIDLOCK_WAIT_FOREVER)
-		return -EINVAL;
-	l = malloc(sizeof *l + strlen(path) + 1);
-	if (!l)
-		return -ENOMEM;
-	strcpy(l->path, path);
-	l->flags = flags;
-	pidlock__fork_tracking_init();
-	pidlock__waiter_init(&w, timeout_ms, flags);
-
-	for (;;) {
-		if (fd < 0) {
-			fd = open_lockfile(path, &created);
-			if (fd < 0) {
-				r = fd;
-				break;
-			}
-			if (!created && (r = check_existing(fd, &st)) < 0)
-				break;
-		}
-		r = lock_fd(fd, block, flags & PIDLOCK_INTERRUPTIBLE);
-		block = false;
-		if (r == 0) {
-			holder = 0;
-			r = settle(l, fd, created, &st, &holder);
-			if (r == 0) {
-				pidlock__waiter_done(&w);
-				*ret_lock = l;
-				return 0;
-			}
-			if (r != -ESTALE && r != -EAGAIN)
-				break;
-			/* Not ours to keep: drop the descriptor (and with it the lock). */
-			close(fd);
-			fd = -1;
-			if (r == -ESTALE)
-				continue;
-		} else if (r == -EAGAIN) {
-			/* Someone else may have the file we just created: from now on it is
-			 * someone's file like any other. */
-			if (created && (r = check_existing(fd, &st)) < 0)
-				break;
-			created = false;
-			holder = fstat(fd, &now) == 0 ? reported_holder(fd, &now) : -1;
-			r = -EAGAIN;
-		} else {
-			break;
-		}
-		if (timeout_ms == 0)
-			break;
-		if (timeout_ms == PIDLOCK_WAIT_FOREVER && fd >= 0) {
-			/* No deadline: let the kernel queue us and hand the lock over at the
-			 * holder's last close, within microseconds. */
-			block = true;
-			continue;
-		}
-		r = pidlock__wait(&w, fd);
-		if (r == -ETIMEDOUT)
-			r = -EAGAIN;
-		if (r < 0)
-			break;
-	}
-	if (fd >= 0)
-		close(fd);
-	pidlock__waiter_done(&w);
-	free(l);
+	r = pidlock__try(&t);
+	if ((r == -EAGAIN || r == -EBUSY) && timeout_ms != 0)
+		r = pidlock__wait_for(&t, timeout_ms);
 	if (r == -EAGAIN && ret_holder)
-		*ret_holder = holder;
+		*ret_holder = pidlock__try_holder(&t);
+	l = t.l;
+	pidlock__try_done(&t, r);
+	if (r == 0)
+		*ret_lock = l;
 	return r;
 }
 
 /* Whether this handle is the one that may unlink or empty the file: not a copy a child got by
- * fork(), and not a parent's copy after a child adopted the lock with pidlock_update(). */
+ * forking, and not a parent's copy after a child adopted the lock with pidlock_update(). */
 static bool owns_file(const pidlock *l)
 {
 	if (l->gen != pidlock__generation())
@@ -274,19 +317,28 @@ static bool owns_file(const pidlock *l)
 
 int pidlock_release(pidlock *l)
 {
+	struct stat st;
 	int r = 0;
 
 	if (!l)
 		return 0;
+	if (!still_ours(l, &st)) {
+		free(l);
+		return -EBADFD;
+	}
 	if (owns_file(l)) {
 		/* Still holding the lock here: nobody can take it between the check and the
 		 * unlink, and the check keeps us from removing a file that is not ours. */
 		if (l->flags & PIDLOCK_KEEP_FILE) {
-			if (ftruncate(l->fd, 0) < 0)
+			if (st.st_size > 0 && ftruncate(l->fd, 0) < 0)
 				r = -errno;
-		} else if (path_names(l->path, l->dev, l->ino) && unlink(l->path) < 0) {
+		} else if (path_names(l->real, l->dev, l->ino) && unlink(l->real) < 0) {
 			r = -errno;
 		}
+		/* A forked worker's copy of the descriptor shares the lock: let it go for all
+		 * of them, or waiters would sleep until the worker exits. */
+		if (l->forks != pidlock__forks())
+			unlock_fd(l->fd);
 	}
 	if (close(l->fd) < 0 && r == 0 && errno != EINTR)
 		r = -errno;
@@ -304,11 +356,18 @@ void pidlock_releasep(pidlock **lockp)
 
 int pidlock_update(pidlock *l)
 {
+	struct stat st;
 	pid_t self;
 	int r;
 
 	if (!l)
 		return -EINVAL;
+	if (!still_ours(l, &st))
+		return -EBADFD;
+	/* Released by the parent (and removed) before this child's update: the lock is gone,
+	 * and writing our PID into a dead file would only hide that. */
+	if (st.st_nlink == 0 && !(l->flags & PIDLOCK_KEEP_FILE))
+		return -ESTALE;
 	self = pidlock__self();
 	r = pidlock__write_pid(l->fd, self, true, l->flags & PIDLOCK_FSYNC);
 	if (r < 0)
@@ -318,6 +377,15 @@ int pidlock_update(pidlock *l)
 	l->gen = pidlock__generation();
 	l->forks = pidlock__forks();
 	return 0;
+}
+
+int pidlock_check(const pidlock *l)
+{
+	struct stat st;
+
+	if (!l)
+		return -EINVAL;
+	return still_ours(l, &st) ? 0 : -EBADFD;
 }
 
 int pidlock_fd(const pidlock *l) { return l ? l->fd : -EINVAL; }
@@ -336,10 +404,29 @@ int pidlock_holder(const char *path, pid_t *ret_pid)
 		return 0;
 	if (fd < 0)
 		return fd;
-	r = test_fd(fd);
+	r = conflict(fd);
+	if (r >= 0)
+		r = r == F_WRLCK; /* a reader's lock is not a holder */
 	if (r == 1 && ret_pid)
-		*ret_pid = reported_holder(fd, &st);
+		*ret_pid = pidlock__verified_holder(fd, &st);
 	close(fd);
+	return r;
+}
+
+int pidlock_holds(const char *path, pid_t pid)
+{
+	struct stat st;
+	int fd, r;
+
+	if (pid <= 0)
+		return -EINVAL;
+	fd = pidlock__open_existing(path, O_RDONLY, &st);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return fd;
+	close(fd);
+	r = pidlock__pid_holds(pid, st.st_dev, st.st_ino);
 	return r;
 }
 
@@ -347,6 +434,10 @@ const char *pidlock_strerror(int err)
 {
 	if (err == -EAGAIN)
 		return "already running (the lock is held by another process)";
+	if (err == -EBUSY)
+		return "the lock file is read-locked by a process that is not a holder";
+	if (err == -EBADFD)
+		return "the lock's descriptor was closed or replaced behind the library's back: the lock is lost";
 	if (err == 0)
 		return "success";
 	return strerror(err < 0 ? -err : err);

@@ -8,7 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <dirent.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "pidlock-int.h"
@@ -126,71 +127,133 @@ int pidlock_pid_alive(long long pid)
 	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
-/* Start of @pid in ns since boot, from /proc/PID/stat field 22 (clock ticks since boot). */
-static int process_start(pid_t pid, long long *ret_ns)
+#ifdef PIDLOCK_HAVE_PROC
+/* Whether a "lock:" line of an fdinfo file shows a write lock on @dev/@ino. The line reads
+ * "lock:\t1: OFDLCK ADVISORY  WRITE -1 fe:00:10952756 0 EOF" (FLOCK for flock locks); it is
+ * listed only in the fdinfo of a descriptor whose open file holds that lock. */
+static bool shows_lock(const char *line, const char *id)
 {
-	char path[64], buf[1024], *end;
-	unsigned long long ticks;
-	const char *p;
-	long hz = sysconf(_SC_CLK_TCK);
-	ssize_t n;
-	int fd, field;
+	const char *w = strstr(line, " WRITE ");
 
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return w && strstr(w, id) != NULL;
+}
+
+static int fd_holds(int dirfd, const char *name, const char *id)
+{
+	char buf[4096], *line, *next;
+	ssize_t n;
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+
 	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : -EIO;
+		return 0; /* closed since the directory was read */
 	n = read(fd, buf, sizeof buf - 1);
 	close(fd);
 	if (n <= 0)
-		return n < 0 ? -EIO : -ESRCH;
+		return 0;
 	buf[n] = '\0';
-	/* The command name in field 2 may hold spaces and parentheses: count from the last ')'. */
-	p = strrchr(buf, ')');
-	if (!p || hz <= 0)
-		return -EIO;
-	for (field = 2; field < 22 && p; field++)
-		p = strchr(p + 1, ' ');
-	if (!p)
-		return -EIO;
-	errno = 0;
-	ticks = strtoull(p + 1, &end, 10);
-	if (errno || end == p + 1 || *end != ' ')
-		return -EIO;
-	*ret_ns = (long long)(ticks * (1000000000ULL / (unsigned long long)hz));
+	for (line = buf; line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (!strncmp(line, "lock:", 5) && shows_lock(line, id))
+			return 1;
+	}
 	return 0;
 }
 
-static int started_before(pid_t pid, const struct timespec *when)
+/* Whether process @pid has a descriptor whose open file holds the write lock on @dev/@ino.
+ * Reading another user's fdinfo needs the right to trace that process: -EACCES otherwise. */
+int pidlock__pid_holds(pid_t pid, dev_t dev, ino_t ino)
 {
-	struct timespec real, boot, res;
-	long long start_ns, when_ns;
-	int r = process_start(pid, &start_ns);
+	char path[64], id[64];
+	struct dirent *e;
+	DIR *d;
+	int dirfd, r = 0;
 
-	if (r < 0)
+	if (pid <= 0)
+		return 0;
+	snprintf(id, sizeof id, " %02x:%02x:%llu ", major(dev), minor(dev),
+		 (unsigned long long)ino);
+	snprintf(path, sizeof path, "/proc/%d/fdinfo", (int)pid);
+	dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		if (errno == ENOENT || errno == ESRCH)
+			return access("/proc/self/fdinfo", F_OK) == 0 ? 0 : -ENOSYS;
+		return errno == EPERM ? -EACCES : -errno;
+	}
+	d = fdopendir(dirfd);
+	if (!d) {
+		r = -errno;
+		close(dirfd);
 		return r;
-	/* Move the file's mtime (wall clock) into boot time, where the start is counted: one
-	 * clock, no whole-second rounding of /proc/stat's btime. */
-	clock_gettime(CLOCK_REALTIME, &real);
-	clock_gettime(CLOCK_BOOTTIME, &boot);
-	when_ns = (when->tv_sec - real.tv_sec + boot.tv_sec) * 1000000000LL +
-		  (when->tv_nsec - real.tv_nsec + boot.tv_nsec);
-	/* File times come from the coarse clock, up to one of its ticks behind the write: a
-	 * holder that wrote its PID right after it started must not look younger than it. */
-	if (clock_getres(CLOCK_REALTIME_COARSE, &res) == 0)
-		when_ns += res.tv_sec * 1000000000LL + res.tv_nsec;
-	return start_ns <= when_ns;
+	}
+	errno = 0;
+	while (r == 0 && (e = readdir(d)))
+		if (e->d_name[0] != '.')
+			r = fd_holds(dirfd, e->d_name, id);
+	if (r == 0 && errno == EACCES)
+		r = -EACCES;
+	closedir(d);
+	return r;
 }
+#else
+int pidlock__pid_holds(pid_t pid, dev_t dev, ino_t ino)
+{
+	(void)pid, (void)dev, (void)ino;
+	return -ENOSYS;
+}
+#endif
 
-/* The PID in the file, if a live process by that number wrote it: one that started before the
- * file's last write. The PID a crashed holder left, read in the moment between a new holder's
- * lock and its write, or taken over by an unrelated process since, gives 0. When /proc cannot
- * tell, a live PID is believed: better "already running" than two instances. */
-pid_t pidlock__writer(int fd, const struct timespec *mtime)
+/* The PID in the file when the kernel shows that process holding the lock on it; -1 else. No
+ * clock is consulted, and a PID of another PID namespace (a container's "2") or one an
+ * unrelated holder wrote is never reported. */
+pid_t pidlock__verified_holder(int fd, const struct stat *st)
 {
 	int pid = pidlock__read_pid_fd(fd);
 
-	if (pid <= 0 || !pidlock_pid_alive(pid))
+	if (pid <= 0)
+		return -1;
+	return pidlock__pid_holds(pid, st->st_dev, st->st_ino) == 1 ? pid : -1;
+}
+
+/* The effective uid of @pid from /proc/PID/status ("Uid:\treal\teffective\t..."); the
+ * owner of /proc/PID itself is root for a process that changed its uid. */
+static int process_euid(pid_t pid, uid_t *ret)
+{
+	char path[64], buf[2048], *line;
+	unsigned long real, eff;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	line = strstr(buf, "\nUid:");
+	if (!line || sscanf(line + 5, "%lu %lu", &real, &eff) != 2)
+		return -EIO;
+	*ret = (uid_t)eff;
+	return 0;
+}
+
+/* Under PIDLOCK_CHECK_PID, an unlocked file counts as held by a live PID that is not ours,
+ * not an init (a container's PID 1 is always alive: a file from an earlier run names it), and
+ * runs as the file's owner. Clocks are not compared: a step of the wall clock would change
+ * the answer (see pidlock.h). Where /proc cannot tell the owner, a live PID is believed:
+ * better "already running" than two instances. */
+pid_t pidlock__pid_only_holder(int fd, const struct stat *st)
+{
+	uid_t euid;
+	int pid = pidlock__read_pid_fd(fd);
+
+	if (pid <= 1 || pid == pidlock__self() || !pidlock_pid_alive(pid))
 		return 0;
-	return started_before(pid, mtime) == 0 ? 0 : pid;
+	if (process_euid(pid, &euid) == 0 && euid != st->st_uid)
+		return 0;
+	return pid;
 }

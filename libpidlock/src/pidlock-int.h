@@ -10,47 +10,74 @@
 
 #define PIDLOCK_HIDDEN __attribute__((visibility("hidden")))
 
+/* One feature test per Linux-only part; PIDLOCK_FORCE_PORTABLE (cmake -DPIDLOCK_LOCK=flock)
+ * turns them all off, so the portable fallbacks run on Linux too. */
+#if defined(__linux__) && !defined(PIDLOCK_FORCE_PORTABLE)
+#define PIDLOCK_HAVE_OFD 1      /* F_OFD_SETLK: locks of the open file, testable untaken */
+#define PIDLOCK_HAVE_INOTIFY 1  /* wake on the holder's release instead of polling */
+#define PIDLOCK_HAVE_PROC 1     /* /proc/PID/fdinfo lock lines: who holds the lock */
+#define PIDLOCK_HAVE_WIPEONFORK 1 /* a page the kernel zeroes in every child */
+#endif
+
+#define PIDLOCK_KNOWN_FLAGS \
+	(PIDLOCK_CHECK_PID | PIDLOCK_FSYNC | PIDLOCK_KEEP_FILE | PIDLOCK_INTERRUPTIBLE | \
+	 PIDLOCK_READABLE)
+
 struct pidlock {
 	int fd;
 	unsigned flags;
 	pid_t pid;          /* the PID this handle last wrote */
-	dev_t dev;          /* identity of the locked file, to never unlink another one */
+	dev_t dev;          /* identity of the locked file, to never touch another one */
 	ino_t ino;
 	unsigned gen;       /* fork generation that created (or adopted) the handle */
 	unsigned forks;     /* forks made by this process before that */
-	char path[];
+	const char *real;   /* the path every call after acquire uses: absolute, no symlinks */
+	char path[];        /* as given; the real path follows its NUL */
 };
 
-/* fork.c: who we are, without a syscall per call, kept right across fork(). */
-PIDLOCK_HIDDEN void pidlock__fork_tracking_init(void);
+/* fork.c: who we are, without a syscall per call, kept right across every kind of fork. */
 PIDLOCK_HIDDEN pid_t pidlock__self(void);
 PIDLOCK_HIDDEN unsigned pidlock__generation(void);
 PIDLOCK_HIDDEN unsigned pidlock__forks(void);
+PIDLOCK_HIDDEN bool pidlock__is_euid(uid_t uid);
 
-/* pidfile.c: the "PID\n" content and what it says about a process. */
+/* pidfile.c: the "PID\n" content and what a PID says about a process. */
 PIDLOCK_HIDDEN int pidlock__parse_pid(const char *buf, size_t len);
 PIDLOCK_HIDDEN int pidlock__read_pid_fd(int fd);
 PIDLOCK_HIDDEN int pidlock__write_pid(int fd, pid_t pid, bool truncate_first, bool sync);
-PIDLOCK_HIDDEN pid_t pidlock__writer(int fd, const struct timespec *mtime);
 PIDLOCK_HIDDEN int pidlock__open_errno(void);
 PIDLOCK_HIDDEN int pidlock__open_existing(const char *path, int mode, struct stat *st);
+PIDLOCK_HIDDEN int pidlock__pid_holds(pid_t pid, dev_t dev, ino_t ino);
+PIDLOCK_HIDDEN pid_t pidlock__verified_holder(int fd, const struct stat *st);
+PIDLOCK_HIDDEN pid_t pidlock__pid_only_holder(int fd, const struct stat *st);
 
-/* paths.c */
+/* paths.c: checks every path goes through, and the walk that proves its directories safe. */
 PIDLOCK_HIDDEN int pidlock__check_path(const char *path);
-PIDLOCK_HIDDEN int pidlock__make_parents(const char *path);
+PIDLOCK_HIDDEN int pidlock__file_problem(const struct stat *st, bool existing, char *why,
+					 size_t size, const char *path);
+struct pidlock_made {       /* directories one acquire made, removed again if it fails */
+	int n;
+	char *dirs[16];
+};
+PIDLOCK_HIDDEN int pidlock__resolve(const char *path, char *real, bool create,
+				    struct pidlock_made *made, char *why, size_t size);
+PIDLOCK_HIDDEN void pidlock__unmake(struct pidlock_made *made, bool remove);
+
+/* lock.c: one non-blocking try, shared by pidlock_acquire() and the waiter. */
+struct pidlock_try {
+	pidlock *l;         /* the handle being made (path and flags set) */
+	int fd;             /* the file opened by the last try, kept while it is held */
+	struct stat st;     /* its state at that try */
+	bool busy;          /* the last conflict was a reader's lock, not a holder's */
+	struct pidlock_made made;
+};
+PIDLOCK_HIDDEN int pidlock__try_new(const char *path, unsigned flags, struct pidlock_try *t);
+PIDLOCK_HIDDEN int pidlock__try(struct pidlock_try *t);
+PIDLOCK_HIDDEN bool pidlock__try_moved(struct pidlock_try *t);
+PIDLOCK_HIDDEN pid_t pidlock__try_holder(struct pidlock_try *t);
+PIDLOCK_HIDDEN void pidlock__try_done(struct pidlock_try *t, int r);
 
 /* wait.c: sleeping until the lock may have changed hands. */
-struct pidlock_waiter {
-	int ifd;            /* inotify descriptor, -1 when none could be had */
-	int wd;
-	int watched_fd;
-	long delay_ns;
-	unsigned flags;
-	struct timespec deadline;
-	bool forever;
-};
-PIDLOCK_HIDDEN void pidlock__waiter_init(struct pidlock_waiter *w, int timeout_ms, unsigned flags);
-PIDLOCK_HIDDEN int pidlock__wait(struct pidlock_waiter *w, int fd);
-PIDLOCK_HIDDEN void pidlock__waiter_done(struct pidlock_waiter *w);
+PIDLOCK_HIDDEN int pidlock__wait_for(struct pidlock_try *t, int timeout_ms);
 
 #endif

@@ -20,24 +20,37 @@ static void assert_holds_own_pid(const char *path)
 	ck_assert_str_eq(buf, want);
 }
 
-START_TEST(creates_file_0644_minus_umask)
+START_TEST(creates_file_0600_or_readable_0644)
 {
 	pidlock *l;
 	struct stat st;
 	mode_t old = umask(022);
 
+	/* Other users could block starts with read locks on a file they can open (1.1). */
 	ck_assert_int_eq(pidlock_acquire(tpath("m.lock"), 0, 0, &l, NULL), 0);
+	ck_assert_int_eq(stat(tpath("m.lock"), &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0600);
+	pidlock_release(l);
+	ck_assert_int_eq(pidlock_acquire(tpath("m.lock"), PIDLOCK_READABLE, 0, &l, NULL), 0);
 	ck_assert_int_eq(stat(tpath("m.lock"), &st), 0);
 	ck_assert_int_eq(st.st_mode & 07777, 0644);
 	pidlock_release(l);
+	/* A readable file left from before (1.0 made them 0644) is made private when taken. */
+	write_file(tpath("k.lock"), "");
+	ck_assert_int_eq(chmod(tpath("k.lock"), 0644), 0);
+	ck_assert_int_eq(pidlock_acquire(tpath("k.lock"), PIDLOCK_KEEP_FILE, 0, &l, NULL), 0);
+	ck_assert_int_eq(stat(tpath("k.lock"), &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0600);
+	pidlock_release(l);
 	umask(077);
-	ck_assert_int_eq(pidlock_acquire(tpath("m.lock"), 0, 0, &l, NULL), 0);
+	ck_assert_int_eq(pidlock_acquire(tpath("m.lock"), PIDLOCK_READABLE, 0, &l, NULL), 0);
 	ck_assert_int_eq(stat(tpath("m.lock"), &st), 0);
 	ck_assert_int_eq(st.st_mode & 07777, 0600);
 	pidlock_release(l);
 	umask(old);
 }
 END_TEST
+
 
 START_TEST(creates_missing_parents_0700)
 {
@@ -114,16 +127,24 @@ START_TEST(check_pid_reclaims_reused_pid)
 	struct timeval past[2];
 	pid_t child = sleeper();
 
-	/* A live process that started after the file was last written: its PID was reused. */
+	/* 1.1: no clock decides (a step would change the answer): a live PID of the file's
+	 * owner counts as held however old the file looks, in either direction... */
 	write_pid_file(tpath("r.lock"), child);
 	gettimeofday(&past[0], NULL);
 	past[0].tv_sec -= 3600;
 	past[1] = past[0];
 	ck_assert_int_eq(utimes(tpath("r.lock"), past), 0);
+	ck_assert_int_eq(pidlock_acquire(tpath("r.lock"), PIDLOCK_CHECK_PID, 0, &l, NULL), -EAGAIN);
+	past[0].tv_sec += 7200;
+	past[1] = past[0];
+	ck_assert_int_eq(utimes(tpath("r.lock"), past), 0);
+	ck_assert_int_eq(pidlock_acquire(tpath("r.lock"), PIDLOCK_CHECK_PID, 0, &l, NULL), -EAGAIN);
+	stop_holder(child);
+	/* ... and PID 1, always alive in a container, never holds a legacy file. */
+	write_pid_file(tpath("r.lock"), 1);
 	ck_assert_int_eq(pidlock_acquire(tpath("r.lock"), PIDLOCK_CHECK_PID, 0, &l, NULL), 0);
 	assert_holds_own_pid(tpath("r.lock"));
 	pidlock_release(l);
-	stop_holder(child);
 }
 END_TEST
 
@@ -215,7 +236,7 @@ Suite *suite_acquire(void)
 {
 	Suite *s = suite_create("acquire");
 	ADD_TCASE(s, "acquire", 0,
-		  creates_file_0644_minus_umask,
+		  creates_file_0600_or_readable_0644,
 		  creates_missing_parents_0700,
 		  descriptor_is_cloexec,
 		  empty_unlocked_file_is_reclaimed,

@@ -13,10 +13,12 @@ START_TEST(path_construction)
 {
 	char buf[PATH_MAX];
 
+	/* 1.1: the environment no longer picks the base (test-paths.c has the rule). */
 	setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
-	ck_assert_int_eq(pidlock_default_path("myapp", buf, sizeof buf),
-			 (int)strlen("/run/user/1000/myapp/daemon.lock"));
-	ck_assert_str_eq(buf, "/run/user/1000/myapp/daemon.lock");
+	ck_assert_int_gt(pidlock_default_path("myapp", buf, sizeof buf), 0);
+	ck_assert_str_ne(buf, "/run/user/1000/myapp/daemon.lock");
+	if (geteuid() == 0)
+		ck_assert_str_eq(buf, "/run/myapp/daemon.lock");
 	ck_assert_int_eq(pidlock_path_for_dir("/var/lib/myapp", buf, sizeof buf), 26);
 	ck_assert_str_eq(buf, "/var/lib/myapp/daemon.lock");
 }

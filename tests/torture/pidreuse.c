@@ -1,6 +1,7 @@
-/* PID reuse under PIDLOCK_CHECK_PID: an unlocked file naming a live process is honoured only
- * when that process started before the file was last written; a process that started later
- * got the PID by reuse, and the file is reclaimed. The file's mtime stands in for the write.
+/* PID reuse under PIDLOCK_CHECK_PID: an unlocked file naming a live process of the file's
+ * owner is honoured, however the file's mtime stands against the process's start: a step of
+ * the wall clock (moving the mtime stands in for one) changes nothing, in either direction.
+ * A PID that is dead, ours, 1, or a process of another user is reclaimed.
  *
  * Usage: torture-pidreuse */
 #define _GNU_SOURCE
@@ -27,6 +28,13 @@ static int sleep_until_killed(void *arg)
 		return 1;
 	for (;;)
 		pause();
+}
+
+static int sleep_as_nobody(void *arg)
+{
+	if (setresuid(65534, 65534, 65534) < 0)
+		return 1;
+	return sleep_until_killed(arg);
 }
 
 /* Write "@pid\n" with mtime @ago seconds in the past (negative: in the future). */
@@ -90,19 +98,40 @@ int main(void)
 	close(ready[1]);
 
 	plant(sleeper, 3600);
-	expect("live PID, file written 1 h before it started (reused)", PIDLOCK_CHECK_PID, 0, 0);
+	expect("live PID, mtime 1 h before it started (clock stepped forward)", PIDLOCK_CHECK_PID,
+	       -EAGAIN, sleeper);
+	plant(sleeper, 86400);
+	expect("live PID, mtime 1 day before it started", PIDLOCK_CHECK_PID, -EAGAIN, sleeper);
 	plant(sleeper, 0);
 	expect("live PID, file written after it started (honoured)", PIDLOCK_CHECK_PID, -EAGAIN,
 	       sleeper);
-	plant(sleeper, -60);
-	expect("live PID, file mtime 1 min in the future (honoured)", PIDLOCK_CHECK_PID, -EAGAIN,
-	       sleeper);
+	plant(sleeper, -3600);
+	expect("live PID, mtime 1 h in the future (clock stepped back)", PIDLOCK_CHECK_PID,
+	       -EAGAIN, sleeper);
 	plant(sleeper, 0);
 	expect("live PID, file written after it started, no CHECK_PID", 0, 0, 0);
 	plant(tt_dead_pid(), 0);
 	expect("dead PID", PIDLOCK_CHECK_PID, 0, 0);
 	plant(getpid(), 0);
 	expect("our own PID", PIDLOCK_CHECK_PID, 0, 0);
+	plant(1, 0);
+	expect("PID 1 (an init: a container's first process)", PIDLOCK_CHECK_PID, 0, 0);
+	if (geteuid() == 0) {
+		pid_t other;
+		if (pipe(ready) < 0)
+			return 2;
+		other = tt_spawn(sleep_as_nobody, (void *)(long)ready[1]);
+		if (read(ready[0], &c, 1) != 1)
+			return 2;
+		close(ready[0]);
+		close(ready[1]);
+		plant(other, 0);
+		expect("live PID of another user (a reused PID)", PIDLOCK_CHECK_PID, 0, 0);
+		kill(other, SIGKILL);
+		tt_wait(other);
+	} else {
+		printf("pidreuse: skipped the other user's PID: not root\n");
+	}
 
 	kill(sleeper, SIGKILL);
 	tt_wait(sleeper);
