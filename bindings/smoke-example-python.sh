@@ -3,11 +3,14 @@
 # lock file behind on SIGTERM.  Usage: smoke-example-python.sh PYTHON DAEMON_PY
 set -eu
 py=$1 daemon=$2
-XDG_RUNTIME_DIR=$(mktemp -d)
-export XDG_RUNTIME_DIR
-lockfile=$XDG_RUNTIME_DIR/example/daemon.lock
-out=$XDG_RUNTIME_DIR/out
-trap 'kill "$pid" 2>/dev/null || true; rm -rf "$XDG_RUNTIME_DIR"' EXIT
+tmp=$(mktemp -d)
+out=$tmp/out
+# The example uses its default path, which depends only on the user (pidlock_default_path).
+lockfile=$("$py" -c 'import pidlock; print(pidlock.default_path("example"))')
+lockdir=$(dirname "$lockfile")
+made_dir=
+[ -d "$lockdir" ] || made_dir=$lockdir
+trap 'kill "$pid" 2>/dev/null || true; rm -rf "$tmp"; [ -z "$made_dir" ] || rmdir "$made_dir"' EXIT
 
 "$py" "$daemon" >"$out" &
 pid=$!

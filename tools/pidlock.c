@@ -61,7 +61,7 @@ enum {
 #define POLL_MAX_MS 50
 
 static const char usage_text[] =
-	"Usage: pidlock run [--wait[=SECONDS]] [--check-pid] [--keep] PATH -- COMMAND [ARG...]\n"
+	"Usage: pidlock run [--wait[=SECONDS]] [--check-pid] [--keep] [--readable] PATH -- COMMAND [ARG...]\n"
 	"       pidlock status PATH\n"
 	"       pidlock stop [--signal SIG] [--timeout SECONDS] PATH\n"
 	"       pidlock path APP\n"
@@ -74,6 +74,7 @@ static const char usage_text[] =
 	"          --wait[=SECONDS]  wait for the lock (forever without SECONDS)\n"
 	"          --check-pid       also honour a live PID written without a lock\n"
 	"          --keep            if COMMAND cannot be started, empty PATH, do not remove it\n"
+	"          --readable        let other users read PATH (they can then block starts)\n"
 	"          exit: COMMAND's status; 75 already running; 125 lock error;\n"
 	"                126 COMMAND not executable; 127 COMMAND not found; 2 usage\n"
 	"  status  print the holder's PID; never disturbs a concurrent start\n"
@@ -97,6 +98,36 @@ static void msg(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/* "PATH: reason", with the library's own sentence for an unsafe path (which part of it
+ * another user controls, and how). */
+static void path_error(const char *path, int err)
+{
+	char why[512];
+
+	if (err == -EPERM && pidlock_check_path(path, why, sizeof why) == -EPERM && why[0])
+		msg("%s: not safe from other users: %s", path, why);
+	else
+		msg("%s: %s", path, pidlock_strerror(err));
+}
+
+/* Why a held lock has no PID to show: the library reports a PID only when the kernel shows
+ * that process holding the lock, and the PID in the file may only be a hint. */
+static int unverified(const char *path, const char *what)
+{
+	int pid = pidlock_read_pid(path);
+	int r = pid > 0 ? pidlock_holds(path, pid) : 0;
+
+	if (pid <= 0)
+		msg("%s: %s, but no live PID is recorded in it yet", path, what);
+	else if (r == -EACCES)
+		msg("%s: %s, but the file names PID %d, which this user may not inspect (run as "
+		    "root or as its user)", path, what, pid);
+	else
+		msg("%s: %s, but the file names PID %d, which does not hold the lock (a PID of "
+		    "another PID namespace, or a label that is not the holder's)", path, what, pid);
+	return pid;
 }
 
 static int usage_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -272,6 +303,7 @@ static int cmd_run(int argc, char **argv)
 		{ "wait", optional_argument, NULL, 'w' },
 		{ "check-pid", no_argument, NULL, 'c' },
 		{ "keep", no_argument, NULL, 'k' },
+		{ "readable", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -295,6 +327,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'k':
 			flags |= PIDLOCK_KEEP_FILE;
+			break;
+		case 'r':
+			flags |= PIDLOCK_READABLE;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -325,7 +360,7 @@ static int cmd_run(int argc, char **argv)
 		return RUN_HELD;
 	}
 	if (r < 0) {
-		msg("%s: %s", path, pidlock_strerror(r));
+		path_error(path, r);
 		return RUN_FAILED;
 	}
 
@@ -386,14 +421,14 @@ static int cmd_status(int argc, char **argv)
 		return code;
 	r = probe(path, &pid, PID_APPEAR_MS);
 	if (r < 0) {
-		msg("%s: %s", path, pidlock_strerror(r));
+		path_error(path, r);
 		return STATUS_UNKNOWN;
 	}
 	if (r == 1) {
 		if (pid > 0)
 			printf("%d\n", (int)pid);
 		else
-			msg("%s: running, but no live PID is recorded in it yet", path);
+			unverified(path, "running");
 		return flush_stdout(STATUS_UNKNOWN);
 	}
 	/* The library says "free" for a missing file and for a file nobody holds; LSB tells
@@ -578,16 +613,21 @@ static int cmd_stop(int argc, char **argv)
 
 	r = probe(path, &pid, timeout_ms < PID_APPEAR_MS ? PID_APPEAR_MS : timeout_ms);
 	if (r < 0) {
-		msg("%s: %s", path, pidlock_strerror(r));
+		path_error(path, r);
 		return STOP_UNKNOWN;
 	}
 	if (r == 0) {
 		msg("%s: not running", path);
 		return STOP_NOT_RUNNING;
 	}
-	if (pid == -1) {
+	if (pid == -1 && pidlock_read_pid(path) <= 0) {
 		msg("%s: held, but no live PID is recorded in it: nothing signalled", path);
 		return STOP_FAILED;
+	}
+	if (pid == -1) {
+		/* Only a process the kernel shows holding the lock is ever signalled. */
+		unverified(path, "held, nothing signalled");
+		return STOP_UNKNOWN;
 	}
 	r = stop_holder(path, pid, sig, timeout_ms, &pidfd);
 	if (pidfd >= 0)
@@ -628,7 +668,8 @@ int main(int argc, char **argv)
 		return flush_stdout(EXIT_FAIL);
 	}
 	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
-		printf("pidlock %s (libpidlock %s)\n", PIDLOCK_TOOL_VERSION, pidlock_version());
+		printf("pidlock %s (libpidlock %s, %s locks)\n", PIDLOCK_TOOL_VERSION,
+		       pidlock_version(), pidlock_lock_method());
 		return flush_stdout(EXIT_FAIL);
 	}
 	if (!strcmp(cmd, "run"))

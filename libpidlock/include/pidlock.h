@@ -168,9 +168,11 @@ PIDLOCK_API pid_t pidlock_pid(const pidlock *lock);
  *
  * @param[out] ret_pid may be NULL; the holder's PID, -1 while held by a process the kernel does
  *                     not show (as for pidlock_acquire()'s ret_holder), 0 when free
+ * The path must be safe as for pidlock_acquire(), and the file belong to root or the caller:
+ * what another user put at the path is never reported as the holder.
  * @return 1 held, 0 free (no file, or a file nobody holds, or only read-locked: a reader is
- *         not a holder), or -EINVAL, -ELOOP, -EISDIR, -EACCES, -ENAMETOOLONG, -ENOTDIR, -EIO,
- *         -EMFILE.
+ *         not a holder), or -EPERM (unsafe path, see pidlock_check_path()), -EINVAL, -ELOOP,
+ *         -EISDIR, -EACCES, -ENAMETOOLONG, -ENOTDIR, -EIO, -EMFILE.
  */
 PIDLOCK_API int pidlock_holder(const char *path, pid_t *ret_pid);
 

@@ -123,6 +123,18 @@ int pidlock__try_new(const char *path, unsigned flags, struct pidlock_try *t)
 	return 0;
 }
 
+/* A process started with stdin, stdout or stderr closed gets its lock on 0, 1 or 2, where a
+ * command's `exec </dev/null` drops it or its log lines go into the lock file. */
+static int off_std(int fd)
+{
+	int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	int err = errno;
+
+	close(fd);
+	errno = err;
+	return moved;
+}
+
 /* Open the file, creating it when absent; *created tells which. The usual case is tried
  * first: an unlinking lock finds no file, a PIDLOCK_KEEP_FILE one finds its own. */
 static int open_lockfile(pidlock *l, bool *created)
@@ -134,6 +146,15 @@ static int open_lockfile(pidlock *l, bool *created)
 	for (;;) {
 		fd = create ? open(l->real, OPEN_FLAGS | O_CREAT | O_EXCL, mode)
 			    : open(l->real, OPEN_FLAGS);
+		if (fd >= 0 && fd <= 2) {
+			fd = off_std(fd);
+			if (fd < 0) {
+				int r = -errno;
+				if (create)
+					unlink(l->real);
+				return r;
+			}
+		}
 		if (fd >= 0) {
 			*created = create;
 			return fd;
@@ -158,9 +179,14 @@ static int settle(struct pidlock_try *t, bool created)
 	r = pidlock__write_pid(t->fd, l->pid, t->st.st_size > 0, l->flags & PIDLOCK_FSYNC);
 	if (r < 0)
 		return r;
-	/* A file from before (1.0 made them 0644) becomes unreadable to others unless asked. */
-	if (!created && !(l->flags & PIDLOCK_READABLE) && (t->st.st_mode & 077))
+	/* A file from before follows the flag: one 1.0 made (0644) becomes unreadable to others
+	 * unless asked, one made private becomes readable when asked. */
+	if (created)
+		;
+	else if (!(l->flags & PIDLOCK_READABLE) && (t->st.st_mode & 077))
 		fchmod(t->fd, t->st.st_mode & 0700);
+	else if ((l->flags & PIDLOCK_READABLE) && !(t->st.st_mode & 044))
+		fchmod(t->fd, 0644);
 	l->fd = t->fd;
 	l->dev = t->st.st_dev;
 	l->ino = t->st.st_ino;
@@ -392,6 +418,30 @@ int pidlock_fd(const pidlock *l) { return l ? l->fd : -EINVAL; }
 const char *pidlock_path(const pidlock *l) { return l ? l->path : NULL; }
 pid_t pidlock_pid(const pidlock *l) { return l ? l->pid : -EINVAL; }
 
+/* Opens the file at @path for looking, after the same proof of its directories an acquire
+ * makes: a probe must not report, and a command must not signal, a process that another
+ * user put in the place of the lock. The file must belong to root or the caller. Returns the
+ * descriptor, -ENOENT when there is none, or an error. */
+static int open_probe(const char *path, struct stat *st)
+{
+	char real[PATH_MAX];
+	struct pidlock_made none = { 0 };
+	int fd, r;
+
+	r = pidlock__check_path(path);
+	if (r < 0)
+		return r;
+	r = pidlock__resolve(path, real, false, &none, NULL, 0);
+	if (r < 0)
+		return r;
+	fd = pidlock__open_existing(real, O_RDONLY, st);
+	if (fd >= 0 && st->st_uid != 0 && !pidlock__is_euid(st->st_uid)) {
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
 int pidlock_holder(const char *path, pid_t *ret_pid)
 {
 	struct stat st;
@@ -399,7 +449,7 @@ int pidlock_holder(const char *path, pid_t *ret_pid)
 
 	if (ret_pid)
 		*ret_pid = 0;
-	fd = pidlock__open_existing(path, O_RDONLY, &st);
+	fd = open_probe(path, &st);
 	if (fd == -ENOENT)
 		return 0;
 	if (fd < 0)
@@ -416,18 +466,17 @@ int pidlock_holder(const char *path, pid_t *ret_pid)
 int pidlock_holds(const char *path, pid_t pid)
 {
 	struct stat st;
-	int fd, r;
+	int fd;
 
 	if (pid <= 0)
 		return -EINVAL;
-	fd = pidlock__open_existing(path, O_RDONLY, &st);
+	fd = open_probe(path, &st);
 	if (fd == -ENOENT)
 		return 0;
 	if (fd < 0)
 		return fd;
 	close(fd);
-	r = pidlock__pid_holds(pid, st.st_dev, st.st_ino);
-	return r;
+	return pidlock__pid_holds(pid, st.st_dev, st.st_ino);
 }
 
 const char *pidlock_strerror(int err)

@@ -21,12 +21,16 @@ bool exists(const char *path);
 int open_fd_count(void);
 
 /* A process that holds the lock at @path until stop_holder(). With @no_write the child
- * takes only the kernel lock, leaving the file empty (an acquirer "not written yet"). */
+ * empties the file once it holds the lock (an acquirer "not written yet"). */
 pid_t start_holder(const char *path, unsigned flags, bool no_write);
 void stop_holder(pid_t pid);
 
 /* A PID that certainly belonged to a process that has exited. */
 pid_t dead_pid(void);
+
+/* True when the library under test is the flock fallback (cmake -DPIDLOCK_LOCK=flock): where
+ * the fallback cannot give a guarantee, the test measures and prints instead. */
+bool flock_build(void);
 
 /* A live child that only sleeps (end it with stop_holder()), and a file saying "PID\n" as
  * code that holds no kernel lock writes it. */
@@ -52,5 +56,8 @@ Suite *suite_paths(void);
 Suite *suite_concurrency(void);
 Suite *suite_wait(void);
 Suite *suite_port(void);
+Suite *suite_fork(void);
+Suite *suite_descriptors(void);
+Suite *suite_security(void);
 
 #endif

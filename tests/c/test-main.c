@@ -16,6 +16,9 @@ int main(void)
 	srunner_add_suite(sr, suite_paths());
 	srunner_add_suite(sr, suite_concurrency());
 	srunner_add_suite(sr, suite_wait());
+	srunner_add_suite(sr, suite_fork());
+	srunner_add_suite(sr, suite_descriptors());
+	srunner_add_suite(sr, suite_security());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

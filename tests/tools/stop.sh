@@ -69,8 +69,16 @@ wait "$hold" || true
 if as_nobody "$PIDLOCK" --version >/dev/null 2>&1; then
 	chmod 0755 "$work" "$work/app"
 	start sleep 60
-	expect 5 as_nobody "$PIDLOCK" stop "$f"
-	expect_err "pidlock: $f: cannot stop PID $pid: Operation not permitted"
+	expect 4 as_nobody "$PIDLOCK" stop "$f"
+	expect_err "pidlock: $f: Permission denied"
+	expect 0 "$PIDLOCK" stop "$f"
+	reap "$pid" 143
+	"$PIDLOCK" run --readable "$f" -- sleep 60 &
+	pid=$!
+	remember "$pid"
+	until_ok running "$f"
+	expect 4 as_nobody "$PIDLOCK" stop "$f"
+	expect_err_has "which this user may not inspect"
 	expect 0 "$PIDLOCK" stop "$f"
 	reap "$pid" 143
 fi

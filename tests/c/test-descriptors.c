@@ -1,0 +1,144 @@
+/* Descriptors closed behind the library's back (issue 10, section 10): closefrom(),
+ * close_range(), python-daemon, `exec 3<&-`. The library never reads, writes or closes a
+ * descriptor that is no longer the one it opened, and no timed wait outlives its timeout. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+START_TEST(release_after_close_leaves_the_next_holder_alone)
+{
+	pidlock *l, *again;
+	pid_t next;
+
+	ck_assert_int_eq(pidlock_acquire(tpath("c.lock"), 0, 0, &l, NULL), 0);
+	ck_assert_int_eq(pidlock_check(l), 0);
+	close(pidlock_fd(l)); /* the lock goes with the descriptor */
+	ck_assert_int_eq(pidlock_check(l), -EBADFD);
+	next = start_holder(tpath("c.lock"), 0, false);
+	ck_assert_int_eq(pidlock_release(l), -EBADFD);
+	/* The next holder's file is still there and still held: a third start is refused. */
+	ck_assert(exists(tpath("c.lock")));
+	ck_assert_int_eq(pidlock_read_pid(tpath("c.lock")), next);
+	ck_assert_int_eq(pidlock_acquire(tpath("c.lock"), 0, 0, &again, NULL), -EAGAIN);
+	stop_holder(next);
+}
+END_TEST
+
+START_TEST(number_reused_for_another_file)
+{
+	pidlock *l;
+	char buf[64];
+	int fd, other;
+
+	ck_assert_int_eq(pidlock_acquire(tpath("n.lock"), 0, 0, &l, NULL), 0);
+	fd = pidlock_fd(l);
+	close(fd);
+	write_file(tpath("other"), "precious\n");
+	other = open(tpath("other"), O_RDWR | O_CLOEXEC);
+	ck_assert_int_eq(other, fd); /* the same number, another file */
+	ck_assert_int_eq(pidlock_update(l), -EBADFD);
+	ck_assert_int_eq(pidlock_check(l), -EBADFD);
+	ck_assert_int_eq(pidlock_release(l), -EBADFD);
+	/* Not written, not closed. */
+	ck_assert_int_eq(read_file(tpath("other"), buf, sizeof buf), 9);
+	ck_assert(!memcmp(buf, "precious\n", 9));
+	ck_assert_int_ge(fcntl(other, F_GETFD), 0);
+	close(other);
+}
+END_TEST
+
+/* The number of this process's inotify descriptor, or -1. */
+static int inotify_fd(void)
+{
+	char link[PATH_MAX], target[64];
+	struct dirent *e;
+	DIR *d = opendir("/proc/self/fd");
+	int found = -1;
+	ssize_t n;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d))) {
+		snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+		n = readlink(link, target, sizeof target - 1);
+		if (n > 0) {
+			target[n] = '\0';
+			if (!strcmp(target, "anon_inode:inotify"))
+				found = atoi(e->d_name);
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* The inotify descriptor a timed wait keeps for the next one is closed and its number given
+ * to an empty pipe: the next timed wait neither reads the pipe (it would block for ever) nor
+ * closes it, and gives up at its timeout. */
+START_TEST(kept_inotify_replaced_by_a_pipe)
+{
+	pid_t holder = start_holder(tpath("i.lock"), 0, false);
+	pidlock *l = NULL;
+	int ifd, p[2];
+
+	if (flock_build()) {
+		printf("skipped kept_inotify_replaced_by_a_pipe: the flock build waits without inotify\n");
+		stop_holder(holder);
+		return;
+	}
+	ck_assert_int_eq(pidlock_acquire(tpath("i.lock"), 0, 50, &l, NULL), -EAGAIN);
+	ifd = inotify_fd();
+	ck_assert_int_ge(ifd, 0);
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(dup2(p[0], ifd), ifd); /* closes the inotify descriptor */
+	close(p[0]);
+	ck_assert_int_eq(pidlock_acquire(tpath("i.lock"), 0, 300, &l, NULL), -EAGAIN);
+	ck_assert_int_ge(fcntl(ifd, F_GETFD), 0); /* still open: not ours to close */
+	ck_assert_msg(write(p[1], "x", 1) == 1, "write: %s (ifd %d, pipe %d %d)", strerror(errno),
+		      ifd, p[0], p[1]);
+	ck_assert_int_eq(read(ifd, p, 1), 1); /* and not read either */
+	close(ifd);
+	close(p[1]);
+	stop_holder(holder);
+}
+END_TEST
+
+/* A process started with stdin closed: the lock descriptor is never 0, 1 or 2, where a
+ * command's `exec </dev/null` would drop it or its output would go into the file. */
+START_TEST(lock_never_on_a_standard_descriptor)
+{
+	pidlock *l;
+	int saved = dup(0);
+
+	ck_assert_int_ge(saved, 0);
+	close(0);
+	ck_assert_int_eq(pidlock_acquire(tpath("s.lock"), 0, 0, &l, NULL), 0);
+	ck_assert_int_gt(pidlock_fd(l), 2);
+	ck_assert_int_eq(fcntl(0, F_GETFD), -1); /* nothing left on 0 */
+	ck_assert_int_eq(pidlock_release(l), 0);
+	ck_assert_int_eq(pidlock_acquire(tpath("s.lock"), PIDLOCK_KEEP_FILE, 0, &l, NULL), 0);
+	ck_assert_int_gt(pidlock_fd(l), 2);
+	ck_assert_int_eq(pidlock_release(l), 0);
+	ck_assert_int_eq(dup2(saved, 0), 0);
+	close(saved);
+}
+END_TEST
+
+Suite *suite_descriptors(void)
+{
+	Suite *s = suite_create("descriptors");
+	ADD_TCASE(s, "descriptors", 0,
+		  release_after_close_leaves_the_next_holder_alone,
+		  number_reused_for_another_file,
+		  kept_inotify_replaced_by_a_pipe,
+		  lock_never_on_a_standard_descriptor);
+	return s;
+}

@@ -1,0 +1,254 @@
+/* Other users must not be able to hold, move or delete the lock (issue 12), and a failed
+ * acquire leaves nothing behind (issue 10, section 9). The hostile user is a real one: nobody,
+ * in a forked child (as_nobody); those tests need root and say so when skipped. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+#define NOBODY 65534
+
+static bool root_or_skip(const char *test)
+{
+	if (geteuid() == 0)
+		return true;
+	printf("skipped %s: needs root to act as another user\n", test);
+	return false;
+}
+
+/* tdir is root's 0700: let nobody reach (not write) what is below it. */
+static void open_tdir(void) { ck_assert_int_eq(chmod(tdir, 0755), 0); }
+
+static int try_open_read(void *path)
+{
+	return open((const char *)path, O_RDONLY | O_CLOEXEC) < 0 && errno == EACCES ? 0 : 1;
+}
+
+/* A lock file left by a holder that died (a SIGKILL; a finished `pidlock run` leaves one). */
+static void leave_file(const char *path, unsigned flags)
+{
+	pid_t pid = start_holder(path, flags, false);
+	stop_holder(pid);
+	ck_assert(exists(path));
+}
+
+/* Item 1: nobody cannot even open the file to take a read lock on it. */
+START_TEST(reader_cannot_open_private_file)
+{
+	pidlock *l;
+
+	if (!root_or_skip("reader_cannot_open_private_file"))
+		return;
+	open_tdir();
+	leave_file(tpath("p.lock"), 0);
+	ck_assert_int_eq(as_nobody(try_open_read, (void *)tpath("p.lock")), 0);
+	ck_assert_int_eq(pidlock_acquire(tpath("p.lock"), 0, 0, &l, NULL), 0);
+	ck_assert_int_eq(pidlock_release(l), 0);
+}
+END_TEST
+
+static int hold_read_lock(void *arg)
+{
+	const char *path = arg;
+	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fcntl(fd, F_OFD_SETLK, &fl) < 0)
+		return 1;
+	if (write(3, "y", 1) != 1)
+		return 2;
+	pause();
+	return 0;
+}
+
+/* With PIDLOCK_READABLE (the user's trade-off) a reader's lock blocks starts: reported as
+ * what it is (-EBUSY), never as "already running", and never as a holder by the probe. */
+START_TEST(reader_lock_on_readable_file_is_not_a_holder)
+{
+	pidlock *l = NULL;
+	pid_t reader, holder = 0;
+	int p[2];
+	char c;
+
+	if (!root_or_skip("reader_lock_on_readable_file_is_not_a_holder") || flock_build())
+		return;
+	open_tdir();
+	leave_file(tpath("r.lock"), PIDLOCK_READABLE);
+	ck_assert_int_eq(pipe(p), 0);
+	reader = fork();
+	ck_assert_int_ge(reader, 0);
+	if (reader == 0) {
+		dup2(p[1], 3);
+		if (setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
+			_exit(99);
+		_exit(hold_read_lock((void *)tpath("r.lock")));
+	}
+	ck_assert_int_eq(read(p[0], &c, 1), 1);
+	ck_assert_int_eq(pidlock_acquire(tpath("r.lock"), PIDLOCK_READABLE, 0, &l, &holder), -EBUSY);
+	ck_assert_int_eq(holder, 0);
+	ck_assert_int_eq(pidlock_acquire(tpath("r.lock"), PIDLOCK_READABLE, 100, &l, NULL), -EBUSY);
+	ck_assert_int_eq(pidlock_holder(tpath("r.lock"), &holder), 0);
+	stop_holder(reader);
+	ck_assert_int_eq(pidlock_acquire(tpath("r.lock"), PIDLOCK_READABLE, 0, &l, NULL), 0);
+	ck_assert_int_eq(pidlock_release(l), 0);
+}
+END_TEST
+
+/* Item 2: a directory on the path that another user owns, or may write. */
+START_TEST(directory_of_another_user_refused)
+{
+	char why[256];
+	pidlock *l = NULL;
+
+	if (!root_or_skip("directory_of_another_user_refused"))
+		return;
+	ck_assert_int_eq(mkdir(tpath("app"), 0755), 0);
+	ck_assert_int_eq(chown(tpath("app"), NOBODY, NOBODY), 0);
+	ck_assert_int_eq(pidlock_acquire(tpath("app/daemon.lock"), 0, 0, &l, NULL), -EPERM);
+	ck_assert(!exists(tpath("app/daemon.lock")));
+	ck_assert_int_eq(pidlock_check_path(tpath("app/daemon.lock"), why, sizeof why), -EPERM);
+	ck_assert_msg(strstr(why, "/app belongs to uid 65534"), "why: %s", why);
+	ck_assert_int_eq(pidlock_holder(tpath("app/daemon.lock"), NULL), -EPERM);
+	/* Deeper: nothing is made below it either. */
+	ck_assert_int_eq(pidlock_acquire(tpath("app/sub/daemon.lock"), 0, 0, &l, NULL), -EPERM);
+	ck_assert(!exists(tpath("app/sub")));
+
+	ck_assert_int_eq(mkdir(tpath("open"), 0777), 0);
+	ck_assert_int_eq(chmod(tpath("open"), 0777), 0);
+	ck_assert_int_eq(pidlock_acquire(tpath("open/daemon.lock"), 0, 0, &l, NULL), -EPERM);
+	ck_assert_int_eq(pidlock_check_path(tpath("open/daemon.lock"), why, sizeof why), -EPERM);
+	ck_assert_msg(strstr(why, "writable by other users (mode 0777) and not sticky"), "why: %s",
+		      why);
+	/* Sticky, like /tmp: others may add names but not touch ours. */
+	ck_assert_int_eq(chmod(tpath("open"), 01777), 0);
+	ck_assert_int_eq(pidlock_acquire(tpath("open/daemon.lock"), 0, 0, &l, NULL), 0);
+	ck_assert_int_eq(pidlock_release(l), 0);
+}
+END_TEST
+
+/* Item 3: a symbolic link on the way that another user made is not followed; one root (or
+ * the caller) made is, and the release removes the file where the link led. */
+START_TEST(symlinked_parent_of_another_user_refused)
+{
+	char why[256];
+	pidlock *l = NULL;
+
+	if (!root_or_skip("symlinked_parent_of_another_user_refused"))
+		return;
+	ck_assert_int_eq(mkdir(tpath("target"), 0755), 0);
+	write_file(tpath("target/daemon.lock"), "precious\n");
+	ck_assert_int_eq(symlink(tpath("target"), tpath("link")), 0);
+	ck_assert_int_eq(lchown(tpath("link"), NOBODY, NOBODY), 0);
+	ck_assert_int_eq(pidlock_acquire(tpath("link/daemon.lock"), 0, 0, &l, NULL), -EPERM);
+	ck_assert_int_eq(pidlock_check_path(tpath("link/daemon.lock"), why, sizeof why), -EPERM);
+	ck_assert_msg(strstr(why, "symbolic link") && strstr(why, "uid 65534"), "why: %s", why);
+	ck_assert_int_eq(pidlock_acquire(tpath("link/deeper/daemon.lock"), 0, 0, &l, NULL), -EPERM);
+	ck_assert(!exists(tpath("target/deeper")));
+	ck_assert_int_eq(unlink(tpath("target/daemon.lock")), 0);
+
+	ck_assert_int_eq(lchown(tpath("link"), 0, 0), 0);
+	ck_assert_int_eq(pidlock_acquire(tpath("link/daemon.lock"), 0, 0, &l, NULL), 0);
+	ck_assert_int_eq(pidlock_read_pid(tpath("target/daemon.lock")), getpid());
+	ck_assert_int_eq(pidlock_release(l), 0);
+	ck_assert(!exists(tpath("target/daemon.lock")));
+}
+END_TEST
+
+/* Item 4: a file with a second name may be another file too: never truncated or written. */
+START_TEST(hard_linked_file_refused)
+{
+	char buf[64];
+	pidlock *l = NULL;
+
+	write_file(tpath("victim"), "precious\n");
+	ck_assert_int_eq(link(tpath("victim"), tpath("h.lock")), 0);
+	ck_assert_int_eq(pidlock_acquire(tpath("h.lock"), 0, 0, &l, NULL), -EPERM);
+	ck_assert_int_eq(read_file(tpath("victim"), buf, sizeof buf), 9);
+	ck_assert(!memcmp(buf, "precious\n", 9));
+}
+END_TEST
+
+/* Item 6: parents are 0700 whatever the umask, and usable. */
+START_TEST(made_directories_ignore_umask)
+{
+	struct stat st;
+	pidlock *l;
+	mode_t old = umask(0177);
+
+	ck_assert_int_eq(pidlock_acquire(tpath("u/v/daemon.lock"), 0, 0, &l, NULL), 0);
+	umask(old);
+	ck_assert_int_eq(stat(tpath("u"), &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0700);
+	ck_assert_int_eq(stat(tpath("u/v"), &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0700);
+	ck_assert_int_eq(pidlock_release(l), 0);
+	old = umask(0177);
+	ck_assert_int_eq(pidlock_acquire(tpath("u/v/daemon.lock"), 0, 0, &l, NULL), 0);
+	umask(old);
+	ck_assert_int_eq(pidlock_release(l), 0);
+}
+END_TEST
+
+/* Issue 10 §9: a path that names a directory fails before anything is made, and a failed
+ * acquire removes the directories it made. */
+START_TEST(failed_acquire_leaves_nothing)
+{
+	char longname[NAME_MAX + 2], path[PATH_MAX];
+	pidlock *l = NULL;
+
+	ck_assert_int_eq(pidlock_acquire(tpath("new/sub/"), 0, 0, &l, NULL), -EISDIR);
+	ck_assert(!exists(tpath("new")));
+	ck_assert_int_eq(pidlock_acquire(tpath("new/sub/."), 0, 0, &l, NULL), -EISDIR);
+	ck_assert(!exists(tpath("new")));
+	memset(longname, 'a', sizeof longname - 1);
+	longname[sizeof longname - 1] = '\0';
+	snprintf(path, sizeof path, "%s/%s", tpath("new/sub"), longname);
+	ck_assert_int_eq(pidlock_acquire(path, 0, 0, &l, NULL), -ENAMETOOLONG);
+	ck_assert(!exists(tpath("new")));
+	/* A failure after the directories were made removes them: here the file's path is a
+	 * symlink only once they exist, which the acquire cannot know beforehand. */
+	ck_assert_int_eq(mkdir(tpath("made"), 0700), 0);
+	ck_assert_int_eq(symlink("/nonexistent", tpath("made/daemon.lock")), 0);
+	ck_assert_int_eq(pidlock_acquire(tpath("made/daemon.lock"), 0, 0, &l, NULL), -ELOOP);
+	ck_assert_ptr_null(l);
+}
+END_TEST
+
+/* Issue 10 §11: a relative path is the directory of the acquire, even after chdir(). */
+START_TEST(relative_path_survives_chdir)
+{
+	char cwd[PATH_MAX];
+	pidlock *l;
+
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+	ck_assert_int_eq(chdir(tdir), 0);
+	ck_assert_int_eq(pidlock_acquire("rel/daemon.lock", 0, 0, &l, NULL), 0);
+	ck_assert_str_eq(pidlock_path(l), "rel/daemon.lock");
+	ck_assert_int_eq(chdir("/"), 0);
+	ck_assert_int_eq(pidlock_release(l), 0);
+	ck_assert(!exists(tpath("rel/daemon.lock")));
+	ck_assert_int_eq(chdir(cwd), 0);
+}
+END_TEST
+
+Suite *suite_security(void)
+{
+	Suite *s = suite_create("security");
+	ADD_TCASE(s, "security", 0,
+		  reader_cannot_open_private_file,
+		  reader_lock_on_readable_file_is_not_a_holder,
+		  directory_of_another_user_refused,
+		  symlinked_parent_of_another_user_refused,
+		  hard_linked_file_refused,
+		  made_directories_ignore_umask,
+		  failed_acquire_leaves_nothing,
+		  relative_path_survives_chdir);
+	return s;
+}
