@@ -129,14 +129,15 @@ class Bench:
     def cycle_variants(self):
         """name -> function(fs, path, n) -> [wall ns, CPU ns] per cycle, or False when unavailable."""
         v = {}
-        for c in ("pidlock", "libbsd", "floor"):
+        for c in ("pidlock", "pidlock-keep", "libbsd", "floor"):
             ok = c != "libbsd" or self.have["libbsd"]
             v["C " + c] = ok and (lambda fs, p, n, c=c: self.numbers(
                 [self.cbench, "cycle", c, p, str(n)]))
         for backend in ("swig", "cffi"):
-            v["Python " + backend] = self.have["py-" + backend] and (
-                lambda fs, p, n, b=backend: self.numbers(self.py_argv("cycle", "pidlock", p, str(n)),
-                                                         self.pyenv[b]))
+            for lib, suffix in (("pidlock", ""), ("pidlock-keep", " keep_file")):
+                v["Python " + backend + suffix] = self.have["py-" + backend] and (
+                    lambda fs, p, n, b=backend, lib=lib: self.numbers(
+                        self.py_argv("cycle", lib, p, str(n)), self.pyenv[b]))
         for lib in ("filelock", "fasteners"):
             v["Python " + lib] = self.have[lib] and (
                 lambda fs, p, n, lib=lib: self.numbers(self.py_argv("cycle", lib, p, str(n))))
@@ -190,7 +191,8 @@ class Bench:
             return {}
         n1, n2 = self.cfg["sys_cycles"]
         out = {}
-        progs = {"C pidlock": ("c", "pidlock"), "C libbsd": ("c", "libbsd"), "C floor": ("c", "floor"),
+        progs = {"C pidlock": ("c", "pidlock"), "C pidlock keep_file": ("c", "pidlock-keep"),
+                 "C libbsd": ("c", "libbsd"), "C floor": ("c", "floor"),
                  "Python swig": ("py", "swig"), "Python cffi": ("py", "cffi"),
                  "Python filelock": ("py", "filelock"), "Python fasteners": ("py", "fasteners")}
         for name, (kind, what) in progs.items():
@@ -243,11 +245,15 @@ class Bench:
                 variants[f"Python {backend}, timeout=None"] = lambda p, b=backend: self.numbers(
                     self.py_argv("handoff", "pidlock", p, str(r), str(HOLD_MIN_US), str(EVENT_SPAN_US)),
                     self.pyenv[b])
+                variants[f"Python {backend}, acquire_async"] = lambda p, b=backend: self.numbers(
+                    self.py_argv("handoff", "pidlock-async", p, str(r), str(HOLD_MIN_US),
+                                 str(EVENT_SPAN_US)), self.pyenv[b])
         keys = [(fs, name) for fs, _ in FILESYSTEMS for name in variants]
         res = self.reps(self.cfg["reps"], keys, lambda k: variants[k[1]](self.path(k[0], "handoff.pid")))
         # The polling waiters sleep through nearly all of a run and their handoff is set by their
         # poll period (ms), so their runs go in parallel: minutes saved, nothing measured changes.
-        polled = [(fs, lib) for fs, _ in FILESYSTEMS for lib in ("filelock", "fasteners") if self.have[lib]]
+        polled = [(fs, lib) for fs, _ in FILESYSTEMS for lib in ("filelock", "fasteners", "filelock-async")
+                  if self.have[lib.split("-")[0]]]
         for _ in range(self.cfg["reps"]):
             runs = {(fs, "Python " + lib): self.py_argv("handoff", lib, self.path(fs, lib + ".pid"), str(pr),
                                                         str(HOLD_MIN_US), str(POLL_SPAN_US))

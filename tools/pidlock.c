@@ -114,19 +114,23 @@ static void path_error(const char *path, int err)
 
 /* Why a held lock has no PID to show: the library reports a PID only when the kernel shows
  * that process holding the lock, and the PID in the file may only be a hint. */
-static int unverified(const char *path, const char *what)
+static int unverified(const char *path, const char *what, const char *after)
 {
 	int pid = pidlock_read_pid(path);
 	int r = pid > 0 ? pidlock_holds(path, pid) : 0;
 
 	if (pid <= 0)
-		msg("%s: %s, but no live PID is recorded in it yet", path, what);
+		msg("%s: %s, but no live PID is recorded in it yet%s", path, what, after);
+	else if (r == -ENOSYS)
+		msg("%s: %s, but the file names PID %d, and this system cannot show who holds a "
+		    "lock%s", path, what, pid, after);
 	else if (r == -EACCES)
 		msg("%s: %s, but the file names PID %d, which this user may not inspect (run as "
-		    "root or as its user)", path, what, pid);
+		    "root or as its user)%s", path, what, pid, after);
 	else
 		msg("%s: %s, but the file names PID %d, which does not hold the lock (a PID of "
-		    "another PID namespace, or a label that is not the holder's)", path, what, pid);
+		    "another PID namespace, or a label that is not the holder's)%s", path, what, pid,
+		    after);
 	return pid;
 }
 
@@ -428,7 +432,7 @@ static int cmd_status(int argc, char **argv)
 		if (pid > 0)
 			printf("%d\n", (int)pid);
 		else
-			unverified(path, "running");
+			unverified(path, "running", "");
 		return flush_stdout(STATUS_UNKNOWN);
 	}
 	/* The library says "free" for a missing file and for a file nobody holds; LSB tells
@@ -626,7 +630,7 @@ static int cmd_stop(int argc, char **argv)
 	}
 	if (pid == -1) {
 		/* Only a process the kernel shows holding the lock is ever signalled. */
-		unverified(path, "held, nothing signalled");
+		unverified(path, "held", ": nothing signalled");
 		return STOP_UNKNOWN;
 	}
 	r = stop_holder(path, pid, sig, timeout_ms, &pidfd);
@@ -646,7 +650,8 @@ static int cmd_path(int argc, char **argv)
 	r = pidlock_default_path(app, buf, sizeof buf);
 	if (r < 0) {
 		if (r == -ENOENT)
-			msg("%s: no base directory for lock files (HOME is not set)", app);
+			msg("%s: no base directory for lock files (this user has no password entry "
+			    "or no home)", app);
 		else
 			msg("%s: %s", app, pidlock_strerror(r));
 		return EXIT_FAIL;

@@ -20,10 +20,10 @@
 static char pid_text[16];
 static int pid_len;
 
-static void cycle_pidlock(const char *path)
+static void cycle_flags(const char *path, unsigned flags)
 {
 	pidlock *l;
-	int r = pidlock_acquire(path, 0, 0, &l, NULL);
+	int r = pidlock_acquire(path, flags, 0, &l, NULL);
 
 	if (r < 0)
 		die("pidlock_acquire", r);
@@ -31,6 +31,10 @@ static void cycle_pidlock(const char *path)
 	if (r < 0)
 		die("pidlock_release", r);
 }
+
+static void cycle_pidlock(const char *path) { cycle_flags(path, 0); }
+/* For a daemon that wants its file, inode and mode kept between runs: no create, no unlink. */
+static void cycle_keep(const char *path) { cycle_flags(path, PIDLOCK_KEEP_FILE); }
 
 #ifdef HAVE_LIBBSD
 static void cycle_libbsd(const char *path)
@@ -69,6 +73,7 @@ static const struct {
 	void (*cycle)(const char *path);
 } variants[] = {
 	{ "pidlock", cycle_pidlock },
+	{ "pidlock-keep", cycle_keep },
 #ifdef HAVE_LIBBSD
 	{ "libbsd", cycle_libbsd },
 #endif

@@ -6,7 +6,9 @@
 
 LIB is pidlock (the backend follows PIDLOCK_BACKEND, as for any user), filelock or fasteners.
 Each is used the way its documentation shows: a context manager for the cycle, and its
-default blocking acquire for the handoff. Timestamps are CLOCK_MONOTONIC
+default blocking acquire for the handoff. pidlock-async and filelock-async wait inside an
+asyncio loop: pidlock.acquire_async(), and filelock's blocking acquire in asyncio.to_thread()
+(Debian 12's filelock, 3.9, has no AsyncFileLock; it came in 3.15). Timestamps are CLOCK_MONOTONIC
 (time.monotonic_ns), the clock the C benchmark uses.
 """
 import os
@@ -15,11 +17,11 @@ import sys
 import time
 
 
-def _pidlock():
+def _pidlock(keep_file=False):
     import pidlock
 
     def cycle(path):
-        with pidlock.acquire(path):
+        with pidlock.acquire(path, keep_file=keep_file):
             pass
 
     def wait(path):
@@ -44,7 +46,44 @@ def _lock_class(module, name):
     return cycle, wait, lambda lock: lock.release()
 
 
-LIBS = {"pidlock": _pidlock, "filelock": lambda: _lock_class("filelock", "FileLock"),
+def _in_loop(start):
+    """wait(path) for the asyncio variants: ``start(path)`` awaited in an event loop kept for
+    the process, made on its first wait (after the fork: holder and waiter never share one)."""
+    import asyncio
+    loops = {}
+
+    def wait(path):
+        loop = loops.get(os.getpid())
+        if loop is None:
+            loop = loops[os.getpid()] = asyncio.new_event_loop()
+        return loop.run_until_complete(start(path))
+
+    return wait
+
+
+def _pidlock_async():
+    import pidlock
+    cycle, _, release = _pidlock()
+    return cycle, _in_loop(lambda path: pidlock.acquire_async(path, timeout=None)), release
+
+
+def _filelock_async():
+    """filelock from asyncio as users of Debian 12's filelock (3.9, which has no AsyncFileLock:
+    that came in 3.15) do it: the blocking acquire in a worker thread."""
+    import asyncio
+    import filelock
+    cycle, _, release = _lock_class("filelock", "FileLock")
+
+    async def start(path):
+        lock = filelock.FileLock(path)
+        await asyncio.to_thread(lock.acquire)
+        return lock
+
+    return cycle, _in_loop(start), release
+
+
+LIBS = {"pidlock-async": _pidlock_async, "filelock-async": _filelock_async,
+        "pidlock": _pidlock, "pidlock-keep": lambda: _pidlock(keep_file=True), "filelock": lambda: _lock_class("filelock", "FileLock"),
         "fasteners": lambda: _lock_class("fasteners", "InterProcessLock")}
 
 

@@ -50,19 +50,22 @@ static void unlock_fd(int fd)
 }
 
 /* What kind of lock stands in the way of a write lock: F_WRLCK (a holder), F_RDLCK (a
- * reader), F_UNLCK (none), or a negative errno. */
-static int conflict(int fd)
+ * reader), F_UNLCK (none), or a negative errno. @refused: a write lock was just refused, which
+ * the flock fallback needs to tell a reader's shared lock (its own probe gets one too) from
+ * none. */
+static int conflict(int fd, bool refused)
 {
 #ifdef PIDLOCK_HAVE_OFD
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 
+	(void)refused; /* F_OFD_GETLK tells the type itself */
 	if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
 		return -errno;
 	return fl.l_type;
 #else
 	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
 		flock(fd, LOCK_UN);
-		return F_UNLCK;
+		return refused ? F_RDLCK : F_UNLCK;
 	}
 	return errno == EWOULDBLOCK ? F_WRLCK : -errno;
 #endif
@@ -221,7 +224,7 @@ int pidlock__try(struct pidlock_try *t)
 		}
 		r = lock_fd(t->fd);
 		if (r == -EAGAIN) {
-			c = conflict(t->fd);
+			c = conflict(t->fd, true);
 			t->busy = c == F_RDLCK;
 			if (c == F_UNLCK)
 				continue; /* let go between the two calls */
@@ -286,7 +289,7 @@ pid_t pidlock__try_holder(struct pidlock_try *t)
 		return -1;
 	if (t->l->flags & PIDLOCK_CHECK_PID) {
 		pid = pidlock__pid_only_holder(t->fd, &st);
-		if (pid > 0 && conflict(t->fd) == F_UNLCK)
+		if (pid > 0 && conflict(t->fd, false) == F_UNLCK)
 			return pid;
 	}
 	return pidlock__verified_holder(t->fd, &st);
@@ -390,9 +393,11 @@ int pidlock_update(pidlock *l)
 		return -EINVAL;
 	if (!still_ours(l, &st))
 		return -EBADFD;
-	/* Released by the parent (and removed) before this child's update: the lock is gone,
-	 * and writing our PID into a dead file would only hide that. */
-	if (st.st_nlink == 0 && !(l->flags & PIDLOCK_KEEP_FILE))
+	/* Released by the parent before this child's update: the file removed, or (kept file)
+	 * the lock let go for every copy and perhaps taken by another process since. Writing our
+	 * PID into it would only hide that. Taking the lock again through our own descriptor is a
+	 * no-op while the lock is still ours. */
+	if (st.st_nlink == 0 || lock_fd(l->fd) < 0)
 		return -ESTALE;
 	self = pidlock__self();
 	r = pidlock__write_pid(l->fd, self, true, l->flags & PIDLOCK_FSYNC);
@@ -454,7 +459,7 @@ int pidlock_holder(const char *path, pid_t *ret_pid)
 		return 0;
 	if (fd < 0)
 		return fd;
-	r = conflict(fd);
+	r = conflict(fd, false);
 	if (r >= 0)
 		r = r == F_WRLCK; /* a reader's lock is not a holder */
 	if (r == 1 && ret_pid)

@@ -15,8 +15,12 @@
 #if defined(__linux__) && !defined(PIDLOCK_FORCE_PORTABLE)
 #define PIDLOCK_HAVE_OFD 1      /* F_OFD_SETLK: locks of the open file, testable untaken */
 #define PIDLOCK_HAVE_INOTIFY 1  /* wake on the holder's release instead of polling */
-#define PIDLOCK_HAVE_PROC 1     /* /proc/PID/fdinfo lock lines: who holds the lock */
 #define PIDLOCK_HAVE_WIPEONFORK 1 /* a page the kernel zeroes in every child */
+#endif
+/* /proc/PID/fdinfo lock lines (flock locks too): who holds the lock. No portable equivalent,
+ * so the portable build keeps it on Linux; elsewhere no holder can be verified (-ENOSYS). */
+#if defined(__linux__)
+#define PIDLOCK_HAVE_PROC 1
 #endif
 
 #define PIDLOCK_KNOWN_FLAGS \

@@ -226,6 +226,34 @@ START_TEST(update_after_parent_released_fails)
 }
 END_TEST
 
+/* The same with a kept file: the file stays, but the parent's release let the lock go for
+ * every copy, and a second instance took it; the child's update must not claim it. */
+START_TEST(update_after_parent_released_keep_file_fails)
+{
+	pidlock *l;
+	int status, p[2];
+	char c;
+	pid_t child, second;
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(pidlock_acquire(tpath("k.lock"), PIDLOCK_KEEP_FILE, 0, &l, NULL), 0);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		if (read(p[0], &c, 1) != 1)
+			_exit(2);
+		_exit(pidlock_update(l) == -ESTALE ? 0 : 1);
+	}
+	ck_assert_int_eq(pidlock_release(l), 0);
+	second = start_holder(tpath("k.lock"), PIDLOCK_KEEP_FILE, false);
+	ck_assert_int_eq(write(p[1], "g", 1), 1);
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(pidlock_read_pid(tpath("k.lock")), second);
+	stop_holder(second);
+}
+END_TEST
+
 Suite *suite_fork(void)
 {
 	Suite *s = suite_create("fork");
@@ -238,6 +266,7 @@ Suite *suite_fork(void)
 		  gave_up_waiter_names_current_holder,
 		  underscore_fork_child_is_a_copy,
 		  raw_clone_child_is_a_copy,
-		  update_after_parent_released_fails);
+		  update_after_parent_released_fails,
+		  update_after_parent_released_keep_file_fails);
 	return s;
 }

@@ -347,7 +347,31 @@ static void other_users(void)
 	write_str(theirs, "4242\n");
 	if (chown(theirs, nobody_uid, nobody_gid) < 0)
 		tt_fail("chown: %s", strerror(errno));
-	row("(as root) a file owned by nobody", theirs, 4242, 0, -EPERM);
+	/* 1.1: a probe never reports what another user put at the path as the holder. */
+	row("(as root) a file owned by nobody", theirs, 4242, -EPERM, -EPERM);
+
+	/* 1.1 (issue 12): what another user controls on the way to the file. */
+	make_dir(in_dir("nobodys"), 0755);
+	if (chown(in_dir("nobodys"), nobody_uid, nobody_gid) < 0)
+		tt_fail("chown: %s", strerror(errno));
+	row("(as root) file in nobody's directory", in_dir("nobodys/daemon.lock"), 0, -EPERM,
+	    -EPERM);
+	row("(as root) missing parent in nobody's directory", in_dir("nobodys/sub/daemon.lock"),
+	    0, -EPERM, -EPERM);
+	make_dir(in_dir("open777"), 0777);
+	chmod(in_dir("open777"), 0777);
+	row("(as root) file in a 0777 directory, not sticky", in_dir("open777/daemon.lock"), 0,
+	    -EPERM, -EPERM);
+	make_dir(in_dir("realdir"), 0755);
+	if (symlink(in_dir("realdir"), in_dir("nobodylink")) < 0 ||
+	    lchown(in_dir("nobodylink"), nobody_uid, nobody_gid) < 0)
+		tt_fail("nobody's symlink: %s", strerror(errno));
+	row("(as root) symlinked parent made by nobody", in_dir("nobodylink/daemon.lock"), 0,
+	    -EPERM, -EPERM);
+	write_str(in_dir("victim"), "4242\n");
+	if (link(in_dir("victim"), in_dir("hardlink.lock")) < 0)
+		tt_fail("link: %s", strerror(errno));
+	row("(as root) a second hard link to a file", in_dir("hardlink.lock"), 4242, 0, -EPERM);
 
 	write_str(in_dir("root644.lock"), "4242\n");
 	write_str(in_dir("sticky/root666.lock"), "4242\n");

@@ -1,0 +1,89 @@
+#!/bin/sh
+# Who holds the lock (issue 10, sections 1 and 2): `stop` signals, and `status` prints, only a
+# process the kernel shows holding the lock on that very file; the PID in the file is a hint.
+# Usage: holders.sh PIDLOCK
+PIDLOCK=${1:?}
+. "$(dirname "$0")/lib.sh"
+f=$work/app/daemon.lock
+
+# A victim: a live process that has nothing to do with the lock and ignores SIGTERM, so a
+# wrong `stop` would escalate to SIGKILL.
+victim() {
+	sh -c 'trap "" TERM; exec sleep 60' &
+	victim=$!
+	remember "$victim"
+}
+alive() { kill -0 "$1" 2>/dev/null; }
+file_says() { [ "$(cat "$1" 2>/dev/null)" = "$2" ]; }
+
+# 1. A holder that writes an unrelated live PID into its own file.
+victim
+"$PIDLOCK" run "$f" -- sh -c "echo $victim >'$f'; exec sleep 60" &
+holder=$!
+remember "$holder"
+until_ok file_says "$f" "$victim"
+expect 0 "$PIDLOCK" status "$f"
+[ -z "$out" ] || fail "status printed '$out', a PID that does not hold the lock"
+expect_err "pidlock: $f: running, but the file names PID $victim, which does not hold the lock (a PID of another PID namespace, or a label that is not the holder's)"
+expect 4 "$PIDLOCK" stop --timeout 0.2 "$f"
+expect_err_has "nothing signalled"
+alive "$victim" || fail "stop signalled PID $victim, which never held the lock"
+alive "$holder" || fail "the holder died"
+kill "$holder" "$victim"
+wait "$holder" 2>/dev/null || true
+rm -f "$f"
+
+# 2. A wall-clock step, either way, changes neither the holder reported nor stop.
+start sleep 60
+for when in '-1 hour' '+1 hour' '-400 days'; do
+	touch -d "$when" "$f"
+	expect 0 "$PIDLOCK" status "$f"
+	[ "$out" = "$pid" ] || fail "after an mtime of '$when' status printed '$out', not $pid"
+done
+expect 0 "$PIDLOCK" stop "$f"
+reap "$pid" 143
+
+# 3. Another user's file in another user's directory naming one of root's processes: root's
+# stop refuses (not safe), and root's process lives.
+if as_nobody true; then
+	victim
+	mkdir -m 0755 "$work/nobody"
+	chown nobody "$work/nobody"
+	chmod 0755 "$work"
+	# exec: $! must be the holder itself, not a subshell running the as_nobody function
+	(exec setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all \
+		"$PIDLOCK" run "$work/nobody/daemon.lock" -- sh -c \
+		"echo $victim >'$work/nobody/daemon.lock'; exec sleep 60") &
+	holder=$!
+	remember "$holder"
+	until_ok file_says "$work/nobody/daemon.lock" "$victim"
+	expect 4 "$PIDLOCK" stop --timeout 0.2 "$work/nobody/daemon.lock"
+	expect_err "pidlock: $work/nobody/daemon.lock: not safe from other users: directory $work/nobody belongs to uid $(id -u nobody), not to root or the caller"
+	expect 4 "$PIDLOCK" status "$work/nobody/daemon.lock"
+	[ -z "$out" ] || fail "status printed '$out' for another user's file"
+	alive "$victim" || fail "root's stop killed root's process through nobody's file"
+	kill "$holder" "$victim"
+	wait "$holder" 2>/dev/null || true
+else
+	echo "skipped: another user's file (not root, or no setpriv)"
+fi
+
+# 4. A daemon in a child PID namespace writes its own PID (2): from here that number is
+# another process, which must be neither printed nor signalled.
+if [ "$(id -u)" = 0 ] && unshare --pid --fork --mount-proc true 2>/dev/null; then
+	unshare --pid --fork --kill-child --mount-proc sh -c "'$PIDLOCK' run '$f' -- sleep 60; :" &
+	ns=$!
+	remember "$ns"
+	until_ok file_says "$f" 2
+	expect 0 "$PIDLOCK" status "$f"
+	[ -z "$out" ] || fail "status printed '$out': PID 2 of another namespace"
+	expect_err_has "names PID 2, which does not hold the lock"
+	before=$(cut -d' ' -f22 /proc/2/stat)
+	expect 4 "$PIDLOCK" stop --timeout 0.2 "$f"
+	[ "$(cut -d' ' -f22 /proc/2/stat)" = "$before" ] || fail "PID 2 of this namespace changed"
+	kill -KILL "$ns"
+	wait "$ns" 2>/dev/null || true
+else
+	echo "skipped: a child PID namespace (needs root and unshare)"
+fi
+echo ok
