@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -87,11 +88,24 @@ static bool path_names(const char *path, dev_t dev, ino_t ino)
 	return lstat(path, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
 
-/* Whether @fd still is the descriptor of @l's file: fstat() fills @st. A number closed behind
- * the library's back may now name anything; it must then be neither used nor closed. */
-static bool still_ours(const pidlock *l, struct stat *st)
+/* A mark on the open file itself: its file offset, which pread, pwrite and ftruncate never
+ * move, set to a value no other open of any file in this process has. A program may close the
+ * lock's descriptor behind the library's back and the number may then name anything, even a
+ * new open of the same file (python-daemon closing every descriptor, then the daemon taking
+ * the lock again): only the offset tells our open file from another. */
+static off_t new_mark(void)
 {
-	return fstat(l->fd, st) == 0 && st->st_dev == l->dev && st->st_ino == l->ino;
+	static atomic_ullong counter;
+	unsigned long long n = atomic_fetch_add(&counter, 1) + 1;
+
+	return (off_t)(((unsigned long long)1 << (sizeof(off_t) * 8 - 2)) |
+		       (n & (((unsigned long long)1 << (sizeof(off_t) * 8 - 3)) - 1)));
+}
+
+/* Whether the handle's descriptor still is the open file it locked. */
+static bool still_ours(const pidlock *l)
+{
+	return lseek(l->fd, 0, SEEK_CUR) == l->mark;
 }
 
 int pidlock__try_new(const char *path, unsigned flags, struct pidlock_try *t)
@@ -182,6 +196,9 @@ static int settle(struct pidlock_try *t, bool created)
 	r = pidlock__write_pid(t->fd, l->pid, t->st.st_size > 0, l->flags & PIDLOCK_FSYNC);
 	if (r < 0)
 		return r;
+	l->mark = new_mark();
+	if (lseek(t->fd, l->mark, SEEK_SET) != l->mark)
+		return -errno;
 	/* A file from before follows the flag: one 1.0 made (0644) becomes unreadable to others
 	 * unless asked, one made private becomes readable when asked. */
 	if (created)
@@ -346,12 +363,11 @@ static bool owns_file(const pidlock *l)
 
 int pidlock_release(pidlock *l)
 {
-	struct stat st;
 	int r = 0;
 
 	if (!l)
 		return 0;
-	if (!still_ours(l, &st)) {
+	if (!still_ours(l)) {
 		free(l);
 		return -EBADFD;
 	}
@@ -359,7 +375,7 @@ int pidlock_release(pidlock *l)
 		/* Still holding the lock here: nobody can take it between the check and the
 		 * unlink, and the check keeps us from removing a file that is not ours. */
 		if (l->flags & PIDLOCK_KEEP_FILE) {
-			if (st.st_size > 0 && ftruncate(l->fd, 0) < 0)
+			if (ftruncate(l->fd, 0) < 0)
 				r = -errno;
 		} else if (path_names(l->real, l->dev, l->ino) && unlink(l->real) < 0) {
 			r = -errno;
@@ -391,7 +407,7 @@ int pidlock_update(pidlock *l)
 
 	if (!l)
 		return -EINVAL;
-	if (!still_ours(l, &st))
+	if (!still_ours(l) || fstat(l->fd, &st) < 0)
 		return -EBADFD;
 	/* Released by the parent before this child's update: the file removed, or (kept file)
 	 * the lock let go for every copy and perhaps taken by another process since. Writing our
@@ -412,11 +428,9 @@ int pidlock_update(pidlock *l)
 
 int pidlock_check(const pidlock *l)
 {
-	struct stat st;
-
 	if (!l)
 		return -EINVAL;
-	return still_ours(l, &st) ? 0 : -EBADFD;
+	return still_ours(l) ? 0 : -EBADFD;
 }
 
 int pidlock_fd(const pidlock *l) { return l ? l->fd : -EINVAL; }

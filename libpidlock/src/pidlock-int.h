@@ -33,6 +33,7 @@ struct pidlock {
 	pid_t pid;          /* the PID this handle last wrote */
 	dev_t dev;          /* identity of the locked file, to never touch another one */
 	ino_t ino;
+	off_t mark;         /* the open file's offset: its identity (lock.c, still_ours()) */
 	unsigned gen;       /* fork generation that created (or adopted) the handle */
 	unsigned forks;     /* forks made by this process before that */
 	const char *real;   /* the path every call after acquire uses: absolute, no symlinks */

@@ -57,6 +57,27 @@ START_TEST(number_reused_for_another_file)
 }
 END_TEST
 
+/* The number reused by a new open of the same file, by this same process taking the lock
+ * again: the old handle must still know the descriptor is not its own open file. */
+START_TEST(number_reused_for_the_same_file)
+{
+	pidlock *first, *second, *third;
+
+	ck_assert_int_eq(pidlock_acquire(tpath("s.lock"), 0, 0, &first, NULL), 0);
+	close(pidlock_fd(first));
+	ck_assert_int_eq(pidlock_acquire(tpath("s.lock"), 0, 0, &second, NULL), 0);
+	ck_assert_int_eq(pidlock_fd(second), pidlock_fd(first)); /* same number, same file */
+	ck_assert_int_eq(pidlock_check(first), -EBADFD);
+	ck_assert_int_eq(pidlock_check(second), 0);
+	ck_assert_int_eq(pidlock_update(first), -EBADFD);
+	ck_assert_int_eq(pidlock_release(first), -EBADFD);
+	ck_assert(exists(tpath("s.lock")));
+	ck_assert_int_eq(pidlock_acquire(tpath("s.lock"), 0, 0, &third, NULL), -EAGAIN);
+	ck_assert_int_eq(pidlock_release(second), 0);
+	ck_assert(!exists(tpath("s.lock")));
+}
+END_TEST
+
 /* The number of this process's inotify descriptor, or -1. */
 static int inotify_fd(void)
 {
@@ -138,6 +159,7 @@ Suite *suite_descriptors(void)
 	ADD_TCASE(s, "descriptors", 0,
 		  release_after_close_leaves_the_next_holder_alone,
 		  number_reused_for_another_file,
+		  number_reused_for_the_same_file,
 		  kept_inotify_replaced_by_a_pipe,
 		  lock_never_on_a_standard_descriptor);
 	return s;
