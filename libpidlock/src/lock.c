@@ -95,11 +95,12 @@ static bool path_names(const char *path, dev_t dev, ino_t ino)
  * the lock again): only the offset tells our open file from another. */
 static off_t new_mark(void)
 {
-	static atomic_ullong counter;
-	unsigned long long n = atomic_fetch_add(&counter, 1) + 1;
+	static atomic_uint counter;
+	unsigned n = atomic_fetch_add(&counter, 1) + 1;
 
-	return (off_t)(((unsigned long long)1 << (sizeof(off_t) * 8 - 2)) |
-		       (n & (((unsigned long long)1 << (sizeof(off_t) * 8 - 3)) - 1)));
+	/* Between 1 GiB and 2 GiB: past any PID file's end, within every file system's largest
+	 * file size (ext4 refuses offsets past 16 TiB) and within a 32-bit off_t. */
+	return (off_t)((1u << 30) | (n & ((1u << 30) - 1)));
 }
 
 /* Whether the handle's descriptor still is the open file it locked. */
@@ -198,7 +199,7 @@ static int settle(struct pidlock_try *t, bool created)
 		return r;
 	l->mark = new_mark();
 	if (lseek(t->fd, l->mark, SEEK_SET) != l->mark)
-		return -errno;
+		l->mark = 0; /* a file system that refuses: only a closed descriptor is told */
 	/* A file from before follows the flag: one 1.0 made (0644) becomes unreadable to others
 	 * unless asked, one made private becomes readable when asked. */
 	if (created)
