@@ -169,6 +169,15 @@ static int pl_push_error(lua_State *L, int rc)
 /* The codes a Lua caller compares the third result with. */
 %constant int EAGAIN = EAGAIN;
 %constant int EINVAL = EINVAL;
+%constant int EBADFD = EBADFD;
+%constant int EBUSY = EBUSY;
+
+/* Lua 5.3 and 5.4 have an integer subtype, and SWIG's default typemap pushes every C int as
+ * a float (a PID printed as 15019.0). PIDs, descriptors and counts are integers. */
+%typemap(out) int, pid_t {
+	lua_pushinteger(L, (lua_Integer)$1);
+	SWIG_arg++;
+}
 
 %typemap(out) int PL_STATUS {
 	if ($1 < 0)
@@ -201,7 +210,8 @@ static int pl_push_error(lua_State *L, int rc)
 /* ---- the C API ---- */
 
 %apply int PL_STATUS_VOID {
-	int pidlock_acquire, int pidlock_release, int pidlock_update, int pidlock_default_path
+	int pidlock_acquire, int pidlock_release, int pidlock_update, int pidlock_check,
+	int pidlock_default_path
 };
 %apply int PL_STATUS { int pidlock_holder, int pidlock_read_pid };
 
@@ -221,6 +231,7 @@ int pidlock_acquire(const char *path, unsigned flags, int timeout_ms, pidlock **
 		    pid_t *ret_holder);
 int pidlock_release(pidlock *lock);
 int pidlock_update(pidlock *lock);
+int pidlock_check(const pidlock *lock);
 int pidlock_fd(const pidlock *lock);
 const char *pidlock_path(const pidlock *lock);
 pid_t pidlock_pid(const pidlock *lock);
@@ -229,3 +240,37 @@ int pidlock_read_pid(const char *path);
 int pidlock_pid_alive(long long pid);
 int pidlock_default_path(const char *app, char *buf, size_t size);
 const char *pidlock_version(void);
+
+/* ---- the waiter (issue 16): a descriptor for the host's event loop ---- */
+
+/* Owned like the lock: a waiter lost without waiter_free() is freed by its collector. */
+%nodefaultctor pidlock_waiter;
+typedef struct pidlock_waiter {} pidlock_waiter;
+%extend pidlock_waiter {
+	~pidlock_waiter() { pidlock_waiter_free($self); }
+}
+%delobject pidlock_waiter_free;
+%apply pidlock **ret_lock { pidlock_waiter **ret };
+%typemap(in, numinputs=0) pidlock_waiter **ret (pidlock_waiter *tmp = NULL) {
+	$1 = &tmp;
+}
+%apply int PL_STATUS_VOID { int pidlock_waiter_new, int pl_waiter_try };
+
+/* try() with the path beside it, so that its failures (a held lock included) go through the
+ * same typemaps as acquire's: AlreadyRunning with the holder in Python, nil, message, errno,
+ * holder in Lua. The path is only read for the message. */
+%{
+static int pl_waiter_try(pidlock_waiter *waiter, const char *path, pidlock **ret_lock,
+			 pid_t *ret_holder)
+{
+	(void)path;
+	return pidlock_waiter_try(waiter, ret_lock, ret_holder);
+}
+%}
+%rename(waiter_try) pl_waiter_try;
+
+int pidlock_waiter_new(const char *path, unsigned flags, pidlock_waiter **ret);
+int pidlock_waiter_fd(const pidlock_waiter *waiter);
+int pl_waiter_try(pidlock_waiter *waiter, const char *path, pidlock **ret_lock,
+		  pid_t *ret_holder);
+void pidlock_waiter_free(pidlock_waiter *waiter);

@@ -33,40 +33,70 @@ local function timeout_ms(t)
     return nil, "timeout must be a number of seconds >= 0 (math.huge: forever)"
   end
   if t == math.huge then return core.WAIT_FOREVER end
-  return math.min(math.ceil(t * 1000), INT_MAX)
+  -- Compared before multiplying: an integer product wraps around on 5.3+ (a huge timeout
+  -- would turn negative) and a float one can overflow. Any wait past the cap is the cap.
+  if t >= INT_MAX / 1000 then return INT_MAX end
+  return math.ceil(t * 1000)
 end
 
 local options = { timeout = true, check_pid = true, fsync = true, keep_file = true }
+local waiter_options = { check_pid = true, fsync = true, keep_file = true }
 
---- Take the lock at path. opts: timeout (seconds), check_pid, fsync, keep_file.
--- Returns the lock, or nil, message, errno, holder_pid.
-function M.acquire(path, opts)
+-- The checks and flags acquire() and waiter() share: opts, or nil and what is wrong.
+local function check_args(path, opts, allowed)
   local msg = bad_string(path, "path")
-  if msg then return bad(msg) end
+  if msg then return nil, msg end
   if opts == nil then opts = {} end
-  if type(opts) ~= "table" then return bad("options must be a table") end
+  if type(opts) ~= "table" then return nil, "options must be a table" end
   for k in pairs(opts) do
-    if not options[k] then return bad("unknown option '" .. tostring(k) .. "'") end
+    if not allowed[k] then return nil, "unknown option '" .. tostring(k) .. "'" end
   end
-  local ms
-  ms, msg = timeout_ms(opts.timeout)
-  if not ms then return bad(msg) end
+  return opts
+end
+
+local function flags_of(opts)
   local flags = 0
   if opts.check_pid then flags = flags + core.CHECK_PID end
   if opts.fsync then flags = flags + core.FSYNC end
   if opts.keep_file then flags = flags + core.KEEP_FILE end
-  local h, err, code, holder = core.acquire(path, flags, ms)
-  if not h then return nil, err, code, holder end
+  return flags
+end
+
+local function new_lock(h)
   return setmetatable({ _h = h, _path = core.path(h), _pid = core.pid(h) }, Lock)
 end
 
+--- Take the lock at path. opts: timeout (seconds), check_pid, fsync, keep_file.
+-- Returns the lock, or nil, message, errno, holder_pid.
+function M.acquire(path, opts)
+  local msg, ms
+  opts, msg = check_args(path, opts, options)
+  if not opts then return bad(msg) end
+  ms, msg = timeout_ms(opts.timeout)
+  if not ms then return bad(msg) end
+  local h, err, code, holder = core.acquire(path, flags_of(opts), ms)
+  if not h then return nil, err, code, holder end
+  return new_lock(h)
+end
+
+-- A lock whose descriptor was closed or reused behind the library's back (-EBADFD) says so
+-- with its path; any other failure keeps the C library's message.
+local function failed(self, msg, code)
+  if code == core.EBADFD then
+    msg = "pidlock: the lock on " .. self._path .. " is lost: its descriptor was closed or "
+      .. "reused by code outside pidlock, and another process can take the lock now"
+  end
+  return nil, msg, code
+end
+
 --- Unlock and remove the file (a forked copy only closes). Safe to call again: true.
+-- A lost lock (errno EBADFD) is freed without closing or removing anything.
 function Lock:release()
   local h = self._h
   if h == nil then return true end
   self._h = nil
   local _, msg, code = core.release(h)
-  if msg then return nil, msg, code end
+  if msg then return failed(self, msg, code) end
   return true
 end
 
@@ -81,8 +111,11 @@ local function released(self)
   return nil, "pidlock: lock on " .. self._path .. " was released", core.EINVAL
 end
 
+--- The locked descriptor; nil, message, EBADFD once it was closed or reused behind our back.
 function Lock:fd()
   if not self._h then return released(self) end
+  local _, msg, code = core.check(self._h)
+  if msg then return failed(self, msg, code) end
   return core.fd(self._h)
 end
 
@@ -90,7 +123,7 @@ end
 function Lock:update()
   if not self._h then return released(self) end
   local _, msg, code = core.update(self._h)
-  if msg then return nil, msg, code end
+  if msg then return failed(self, msg, code) end
   self._pid = core.pid(self._h)
   return true
 end
@@ -110,6 +143,75 @@ function Lock:__gc()
     self:release()
   end
 end
+
+-- A waiter: the lock awaited inside the host's event loop (cqueues, luv, a poll loop). Its
+-- descriptor becomes readable whenever the lock may have changed hands (and at once after
+-- pidlock.waiter()); then waiter:try() answers without blocking.
+local Waiter = {}
+Waiter.__index = Waiter
+
+--- Start waiting for the lock at path. opts: check_pid, fsync, keep_file (acquire's; the
+-- host's loop keeps the time). Returns the waiter, or nil, message, errno.
+function M.waiter(path, opts)
+  local msg
+  opts, msg = check_args(path, opts, waiter_options)
+  if not opts then return bad(msg) end
+  local w, err, code = core.waiter_new(path, flags_of(opts))
+  if not w then return nil, err, code end
+  return setmetatable({ _w = w, _path = path }, Waiter)
+end
+
+local function closed(self)
+  return nil, "pidlock: the waiter for " .. self._path .. " is closed", core.EINVAL
+end
+
+--- The descriptor to watch for readability (owned by the waiter).
+function Waiter:fd()
+  if not self._w then return closed(self) end
+  return core.waiter_fd(self._w)
+end
+
+--- One try, never blocking: the lock, or nil, message, errno, holder_pid as acquire() says
+-- them. EAGAIN (held) and EBUSY (read-locked): wait for the descriptor and try again. The
+-- lock or any other error ends the wait: the waiter is closed.
+function Waiter:try()
+  if not self._w then return closed(self) end
+  local h, err, code, holder = core.waiter_try(self._w, self._path)
+  if h then
+    self:close()
+    return new_lock(h)
+  end
+  if code ~= core.EAGAIN and code ~= core.EBUSY then self:close() end
+  return nil, err, code, holder
+end
+
+--- Stop waiting: closes the descriptor and removes the directories the waiter made (unless
+-- its try took the lock). Safe to call again: true.
+function Waiter:close()
+  local w = self._w
+  if w ~= nil then
+    self._w = nil
+    -- cqueues keeps a polled descriptor registered until told to forget it, and must be told
+    -- before it is closed (its next poll fails with EBADF, or watches whatever reuses the
+    -- number). The waiter closes its descriptor here, so it is the one that can tell.
+    local cqueues = package.loaded.cqueues
+    if cqueues and cqueues.cancel then cqueues.cancel(core.waiter_fd(w)) end
+    core.waiter_free(w)
+  end
+  return true
+end
+
+-- cqueues polls any object with these: cqueues.poll(waiter) sleeps until it is readable.
+function Waiter:pollfd() return self._w and core.waiter_fd(self._w) end
+function Waiter:events() return "r" end
+
+function Waiter:__tostring()
+  return string.format("pidlock waiter: %s (%s)", self._path, self._w and "waiting" or "closed")
+end
+
+Waiter.__close = Waiter.close
+-- As for locks: LuaJIT runs no __gc on tables; the SWIG wrapper's collector frees it there.
+Waiter.__gc = Waiter.close
 
 --- Who holds the lock: its PID (-1 while not yet written), false when free.
 function M.holder(path)
@@ -146,5 +248,9 @@ end
 
 --- The loaded C library's version, "MAJOR.MINOR.PATCH".
 M.version = core.version()
+
+--- The codes a caller compares the errno result with: a waiter's try() says EAGAIN (held)
+-- and EBUSY (read-locked) while it should go on waiting.
+M.EAGAIN, M.EBUSY, M.EINVAL = core.EAGAIN, core.EBUSY, core.EINVAL
 
 return M

@@ -243,10 +243,9 @@ int pidlock_waiter_new(const char *path, unsigned flags, pidlock_waiter **ret)
 		free(wt);
 		return r;
 	}
-#ifdef PIDLOCK_HAVE_INOTIFY
-	/* An instance of its own: a waiter lives across calls, so it cannot share the spare. */
-	wt->w.ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-#endif
+	/* The process's kept instance (or a new one), given back by pidlock_waiter_free(): an
+	 * event loop would otherwise pay the kernel's wait on closing it after every wait. */
+	wt->w.ifd = take_instance();
 	wt->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	wt->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (wt->tfd < 0 || wt->epfd < 0 || epoll_ctl(wt->epfd, EPOLL_CTL_ADD, wt->tfd, &ev) < 0 ||
@@ -271,9 +270,10 @@ int pidlock_waiter_try(pidlock_waiter *wt, pidlock **ret_lock, pid_t *ret_holder
 
 	if (ret_holder)
 		*ret_holder = 0;
+	if (ret_lock)
+		*ret_lock = NULL;
 	if (!wt || !ret_lock)
 		return -EINVAL;
-	*ret_lock = NULL;
 	if (wt->done)
 		return -EINVAL;
 	woken = wt->w.ifd >= 0 && drain(wt->w.ifd);
@@ -304,8 +304,7 @@ void pidlock_waiter_free(pidlock_waiter *wt)
 		close(wt->epfd);
 	if (wt->tfd >= 0)
 		close(wt->tfd);
-	if (wt->w.ifd >= 0)
-		close(wt->w.ifd);
+	give_back(&wt->w);
 	free(wt);
 }
 #else

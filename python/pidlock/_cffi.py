@@ -77,6 +77,10 @@ def update(lock: Handle) -> None:
     _check(lib.pidlock_update(lock.ptr))
 
 
+def check(lock: Handle) -> None:
+    _check(lib.pidlock_check(lock.ptr))
+
+
 def fd(lock: Handle) -> int:
     return _check(lib.pidlock_fd(lock.ptr))
 
@@ -111,3 +115,36 @@ def default_path(app: bytes) -> bytes:
 
 def version() -> bytes:
     return ffi.string(lib.pidlock_version())
+
+
+class Waiter:
+    """A waiter, freed exactly once: by waiter_free(), or when lost (as for Handle)."""
+
+    __slots__ = ("ptr", "_free", "__weakref__")
+
+    def __init__(self, ptr: Any) -> None:
+        self.ptr = ptr
+        self._free = weakref.finalize(self, lib.pidlock_waiter_free, ptr)
+
+
+def waiter_new(path: bytes, flags: int) -> Waiter:
+    ret = ffi.new("pidlock_waiter **")
+    _check(lib.pidlock_waiter_new(path, flags, ret), path)
+    return Waiter(ret[0])
+
+
+def waiter_fd(waiter: Waiter) -> int:
+    return _check(lib.pidlock_waiter_fd(waiter.ptr))
+
+
+def waiter_try(waiter: Waiter, path: bytes) -> Handle:
+    """The lock, or the error acquire would raise (AlreadyRunning while held); ``path`` is
+    only for the message."""
+    ret = ffi.new("pidlock **")
+    holder = ffi.new("pid_t *")
+    _check(lib.pidlock_waiter_try(waiter.ptr, ret, holder), path, holder[0])
+    return Handle(ret[0])
+
+
+def waiter_free(waiter: Waiter) -> None:
+    waiter._free()

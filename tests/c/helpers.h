@@ -59,5 +59,6 @@ Suite *suite_port(void);
 Suite *suite_fork(void);
 Suite *suite_descriptors(void);
 Suite *suite_security(void);
+Suite *suite_waiter(void);
 
 #endif

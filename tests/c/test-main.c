@@ -19,6 +19,7 @@ int main(void)
 	srunner_add_suite(sr, suite_fork());
 	srunner_add_suite(sr, suite_descriptors());
 	srunner_add_suite(sr, suite_security());
+	srunner_add_suite(sr, suite_waiter());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

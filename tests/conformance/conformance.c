@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "pidlock.h"
+#include "../errnames.h"
 
 #define HELPER_LIFETIME_S 60 /* a helper whose runner died goes away by itself */
 
@@ -34,7 +35,7 @@ struct kase {
 
 static const char *errno_name(int e)
 {
-	const char *n = strerrorname_np(e);
+	const char *n = test_errno_name(e);
 	return n ? n : "E?";
 }
 
@@ -95,7 +96,6 @@ static int setup_main(const char *setup, const char *dir, const char *rel)
 	char path[PATH_MAX], other[PATH_MAX];
 	pidlock *lock = NULL;
 	pid_t child;
-	int fd;
 
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGALRM, &sa, NULL);
@@ -140,19 +140,21 @@ static int setup_main(const char *setup, const char *dir, const char *rel)
 		hold();
 		pidlock_release(lock);
 	} else if (!strcmp(setup, "raw")) {
-		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-		if (fd < 0 || fcntl(fd, F_OFD_SETLK, &fl) < 0)
+		/* Locked, no PID written: taken by the library and emptied, so that the lock is the
+		 * primitive of the build under test (OFD or flock). */
+		int r = pidlock_acquire(path, 0, 0, &lock, NULL);
+		if (r < 0 || ftruncate(pidlock_fd(lock), 0) < 0) {
+			errno = r < 0 ? -r : errno;
 			return fail_setup(path);
+		}
 		ready(getpid());
 		hold();
-		unlink(path);
-		close(fd);
+		pidlock_release(lock);
 	} else if (!strcmp(setup, "pidonly") || !strcmp(setup, "pidonly-old")) {
 		if (write_pid(path, getpid()) < 0)
 			return fail_setup(path);
 		if (!strcmp(setup, "pidonly-old")) {
-			/* Written a day before this process started: the PID must be a reused one. */
+			/* Written "a day before this process started": a clock step, not a reuse. */
 			struct timespec times[2];
 			clock_gettime(CLOCK_REALTIME, &times[0]);
 			times[0].tv_sec -= 86400;
@@ -426,9 +428,8 @@ int main(int argc, char **argv)
 	if (argc == 5 && !strcmp(argv[1], "--setup"))
 		return setup_main(argv[2], argv[3], argv[4]);
 	if (argc == 2 && !strcmp(argv[1], "--errnos")) {
-		for (int e = 1; e < 256; e++)
-			if (strerrorname_np(e))
-				printf("%s %d\n", strerrorname_np(e), e);
+		for (size_t i = 0; i < sizeof test_errnames / sizeof *test_errnames; i++)
+			printf("%s %d\n", test_errnames[i].name, test_errnames[i].e);
 		return 0;
 	}
 	if (argc != 2) {

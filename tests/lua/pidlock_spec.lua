@@ -61,6 +61,48 @@ describe("pidlock", function()
     lock:release()
   end)
 
+  if math.type then
+    it("returns Lua integers, never floats (Lua 5.3+)", function()
+      local lock = assert(pidlock.acquire(path))
+      local _, _, code, holder = pidlock.acquire(path)
+      for what, v in pairs({ pid = lock:pid(), fd = lock:fd(), holder = pidlock.holder(path),
+                             read_pid = pidlock.read_pid(path), errno = code,
+                             holder_pid = holder, EAGAIN = core.EAGAIN, EBADFD = core.EBADFD,
+                             CHECK_PID = core.CHECK_PID }) do
+        assert.equal("integer", math.type(v), what .. " is " .. tostring(v))
+      end
+      assert.equal(tostring(me), tostring(lock:pid()))
+      lock:release()
+    end)
+  end
+
+  if jit then
+    -- Plain Lua cannot close a descriptor; LuaJIT's FFI can, as python-daemon does.
+    it("reports a descriptor closed behind its back, and removes nothing", function()
+      local ffi = require "ffi"
+      ffi.cdef "int close(int fd);"
+      local lock = assert(pidlock.acquire(path))
+      assert.equal(0, ffi.C.close(lock:fd()))
+      local fd, msg, code = lock:fd()
+      assert.is_nil(fd)
+      assert.truthy(msg:find("is lost", 1, true), msg)
+      assert.equal(core.EBADFD, code)
+      local ok, msg2, code2 = lock:release()
+      assert.is_nil(ok)
+      assert.truthy(msg2:find(path, 1, true), msg2)
+      assert.equal(core.EBADFD, code2)
+      assert.is_true(lock:release())
+      assert.is_false(pidlock.holder(path))
+      assert(pidlock.acquire(path)):release()
+    end)
+  end
+
+  it("takes any finite timeout as a long wait", function()
+    for _, t in ipairs({ 1e306, math.maxinteger or 2^53, 2^31, 1e7 }) do
+      assert(pidlock.acquire(path, { timeout = t })):release()
+    end
+  end)
+
   it("passes the options", function()
     local lock = assert(pidlock.acquire(path, { keep_file = true, fsync = true, check_pid = true }))
     lock:release()

@@ -237,8 +237,15 @@ def test_helpers(tmp_path):
 
 
 def test_default_path(monkeypatch, tmp_path):
+    # One path per effective user whatever the environment (issue 10 section 7): /run for
+    # root, else the home directory of the password database, never $XDG_RUNTIME_DIR or $HOME.
+    import pwd
+    want = ("/run/app/daemon.lock" if os.geteuid() == 0
+            else f"{pwd.getpwuid(os.geteuid()).pw_dir}/.local/share/app/daemon.lock")
+    assert pidlock.default_path("app") == want
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
-    assert pidlock.default_path("app") == f"{tmp_path}/app/daemon.lock"
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert pidlock.default_path("app") == want
     with pytest.raises(OSError) as info:
         pidlock.default_path("a/b")
     assert info.value.errno == errno.EINVAL

@@ -1,4 +1,6 @@
-"""tests/conformance/cases.txt through the Python API (see that file for the format)."""
+"""tests/conformance/cases.txt through the Python API (see that file for the format), each case
+through acquire() and through acquire_async(), whose first try must give the same outcome."""
+import asyncio
 import errno
 import os
 import shutil
@@ -42,8 +44,18 @@ def outcome(call, helper):
         return errno.errorcode[e.errno], None
 
 
+def _acquire_async(path, **options):
+    async def first():
+        return await pidlock.acquire_async(path, **options)
+    return asyncio.run(first())
+
+
+ACQUIRE = {"acquire": pidlock.acquire, "acquire_async": _acquire_async}
+
+
+@pytest.mark.parametrize("via", sorted(ACQUIRE))
 @pytest.mark.parametrize("case", load_cases(), ids=lambda c: c[0])
-def test_case(case, conformance, tmp_path):
+def test_case(case, via, conformance, tmp_path):
     name, setup, rel, flags, want_acquire, want_probe = case
     helper_bin, _ = conformance
     options = {} if flags == "-" else {f: True for f in flags.split(",")}
@@ -65,8 +77,8 @@ def test_case(case, conformance, tmp_path):
             got = "free" if pid is None else describe("held", pid, helper)
         assert got in want_probe.split("|"), f"holder(): expected {want_probe}, got {got}"
 
-        got, lock = outcome(lambda: pidlock.acquire(path, **options), helper)
-        assert got in want_acquire.split("|"), f"acquire: expected {want_acquire}, got {got}"
+        got, lock = outcome(lambda: ACQUIRE[via](path, **options), helper)
+        assert got in want_acquire.split("|"), f"{via}: expected {want_acquire}, got {got}"
         if lock is not None:
             assert lock.pid == os.getpid()
             assert pidlock.read_pid(path) == os.getpid()
