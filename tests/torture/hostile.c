@@ -26,6 +26,7 @@
 
 #include "pidlock.h"
 #include "torture.h"
+#include "../errnames.h"
 
 #define ANY INT_MIN  /* a result not checked in this row */
 #define SKIPPED 77   /* exit status of a child whose rows could not run */
@@ -48,8 +49,11 @@ static const char *result_name(int r, char *buf, size_t size)
 		snprintf(buf, size, "%d", r);
 		return buf;
 	}
-	name = strerrorname_np(-r);
-	snprintf(buf, size, "-%s", name ? name : "?");
+	name = test_errno_name(-r);
+	if (name)
+		snprintf(buf, size, "-%s", name);
+	else
+		snprintf(buf, size, "-%d", -r);
 	return buf;
 }
 
