@@ -1,8 +1,8 @@
--- luarocks make bindings/lua/pidlock-1.0-1.rockspec        (from the top of the source tree)
+-- luarocks make bindings/lua/pidlock-1.1-1.rockspec        (from the top of the source tree)
 -- Builds the SWIG module with libpidlock's C sources compiled in: nothing else to install.
 rockspec_format = "3.0"
 package = "pidlock"
-version = "1.0-1"
+version = "1.1-1"
 source = {
   url = "git+file://.",
 }
