@@ -93,20 +93,42 @@ static bool path_names(const char *path, dev_t dev, ino_t ino)
  * lock's descriptor behind the library's back and the number may then name anything, even a
  * new open of the same file (python-daemon closing every descriptor, then the daemon taking
  * the lock again): only the offset tells our open file from another. */
-static off_t new_mark(void)
+#define MARK_BASE (1u << 30)
+#define MARK_ADOPT (1u << 22)              /* added by each pidlock_update() */
+#define MARK_ID (MARK_ADOPT - 1)           /* which handle of this process */
+
+off_t pidlock__new_mark(void)
 {
 	static atomic_uint counter;
 	unsigned n = atomic_fetch_add(&counter, 1) + 1;
 
 	/* Between 1 GiB and 2 GiB: past any PID file's end, within every file system's largest
 	 * file size (ext4 refuses offsets past 16 TiB) and within a 32-bit off_t. */
-	return (off_t)((1u << 30) | (n & ((1u << 30) - 1)));
+	return (off_t)(MARK_BASE | (n & MARK_ID));
 }
 
 /* Whether the handle's descriptor still is the open file it locked. */
 static bool still_ours(const pidlock *l)
 {
 	return lseek(l->fd, 0, SEEK_CUR) == l->mark;
+}
+
+/* A child that adopts the lock (pidlock_update()) moves the mark of the open file it shares
+ * with its parent, keeping the handle's part: the parent learns of the adoption from its own
+ * descriptor however the child was made (_Fork(), a raw clone), and tells it from a new open
+ * of the same file, whose mark names another handle. */
+static off_t adopted_mark(off_t mark)
+{
+	unsigned m = (unsigned)mark;
+
+	return (off_t)(MARK_BASE | (((m & ~MARK_ID) + MARK_ADOPT) & (MARK_BASE - 1) & ~MARK_ID) |
+		       (m & MARK_ID));
+}
+
+static bool is_adoption(off_t now, off_t mark)
+{
+	return now != mark && now >= (off_t)MARK_BASE && now < (off_t)MARK_BASE * 2 &&
+	       ((unsigned)now & MARK_ID) == ((unsigned)mark & MARK_ID) && mark >= (off_t)MARK_BASE;
 }
 
 int pidlock__try_new(const char *path, unsigned flags, struct pidlock_try *t)
@@ -197,9 +219,7 @@ static int settle(struct pidlock_try *t, bool created)
 	r = pidlock__write_pid(t->fd, l->pid, t->st.st_size > 0, l->flags & PIDLOCK_FSYNC);
 	if (r < 0)
 		return r;
-	l->mark = new_mark();
-	if (lseek(t->fd, l->mark, SEEK_SET) != l->mark)
-		l->mark = 0; /* a file system that refuses: only a closed descriptor is told */
+	l->mark = t->mark;
 	/* A file from before follows the flag: one 1.0 made (0644) becomes unreadable to others
 	 * unless asked, one made private becomes readable when asked. */
 	if (created)
@@ -217,9 +237,11 @@ static int settle(struct pidlock_try *t, bool created)
 	return 0;
 }
 
+/* Closes the descriptor of the last try, unless it was closed behind our back and its
+ * number reused (a waiter keeps it between calls): that one is only forgotten. */
 static void drop(struct pidlock_try *t)
 {
-	if (t->fd >= 0)
+	if (t->fd >= 0 && (t->mark == 0 || lseek(t->fd, 0, SEEK_CUR) == t->mark))
 		close(t->fd);
 	t->fd = -1;
 }
@@ -232,6 +254,10 @@ int pidlock__try(struct pidlock_try *t)
 
 	for (;;) {
 		created = false;
+		/* A descriptor kept from an earlier try (a waiter's, between calls) is used only
+		 * while its mark shows it is still ours; else it is forgotten, not closed. */
+		if (t->fd >= 0 && lseek(t->fd, 0, SEEK_CUR) != t->mark)
+			t->fd = -1;
 		if (t->fd < 0) {
 			t->fd = open_lockfile(l, &created);
 			if (t->fd < 0) {
@@ -239,6 +265,9 @@ int pidlock__try(struct pidlock_try *t)
 				t->fd = -1;
 				return r;
 			}
+			t->mark = pidlock__new_mark();
+			if (lseek(t->fd, t->mark, SEEK_SET) != t->mark)
+				t->mark = 0; /* a file system that refuses: a closed one is still told */
 		}
 		r = lock_fd(t->fd);
 		if (r == -EAGAIN) {
@@ -351,28 +380,26 @@ int pidlock_acquire(const char *path, unsigned flags, int timeout_ms, pidlock **
 	return r;
 }
 
-/* Whether this handle is the one that may unlink or empty the file: not a copy a child got by
- * forking, and not a parent's copy after a child adopted the lock with pidlock_update(). */
-static bool owns_file(const pidlock *l)
-{
-	if (l->gen != pidlock__generation())
-		return false;
-	if (l->forks == pidlock__forks())
-		return true;
-	return pidlock__read_pid_fd(l->fd) == l->pid;
-}
-
 int pidlock_release(pidlock *l)
 {
+	off_t now;
 	int r = 0;
 
 	if (!l)
 		return 0;
-	if (!still_ours(l)) {
+	now = lseek(l->fd, 0, SEEK_CUR);
+	if (now != l->mark) {
+		/* A child adopted the lock: this copy is only closed. Anything else is a
+		 * descriptor closed behind our back: not ours to close. */
+		if (is_adoption(now, l->mark) && close(l->fd) < 0 && errno != EINTR)
+			r = -errno;
+		else if (!is_adoption(now, l->mark))
+			r = -EBADFD;
 		free(l);
-		return -EBADFD;
+		return r;
 	}
-	if (owns_file(l)) {
+	/* Not a copy a child got by forking (that one is only closed). */
+	if (l->gen == pidlock__generation()) {
 		/* Still holding the lock here: nobody can take it between the check and the
 		 * unlink, and the check keeps us from removing a file that is not ours. */
 		if (l->flags & PIDLOCK_KEEP_FILE) {
@@ -421,6 +448,8 @@ int pidlock_update(pidlock *l)
 	if (r < 0)
 		return r;
 	/* From here this process owns the file; the parent's copy becomes a plain descriptor. */
+	if (lseek(l->fd, adopted_mark(l->mark), SEEK_SET) >= 0)
+		l->mark = adopted_mark(l->mark);
 	l->pid = self;
 	l->gen = pidlock__generation();
 	l->forks = pidlock__forks();

@@ -145,8 +145,10 @@ static bool cached(const char *given, char *real)
 	bool hit = false;
 
 	pthread_mutex_lock(&cache.lock);
+	/* stat() of the path as given, links followed: a link on the way that now leads
+	 * elsewhere (retargeted by root or the caller) is a miss, and walked again. */
 	if (cache.gen != 0 && cache.gen == pidlock__generation() + 1 &&
-	    !strcmp(cache.given, given) && lstat(cache.real, &st) == 0 && st.st_dev == cache.dev &&
+	    !strcmp(cache.given, given) && stat(given, &st) == 0 && st.st_dev == cache.dev &&
 	    st.st_ino == cache.ino && st.st_uid == cache.uid && st.st_mode == cache.mode &&
 	    trusted_owner(st.st_uid)) {
 		strcpy(real, cache.real);
@@ -177,14 +179,38 @@ void pidlock__unmake(struct pidlock_made *made, bool remove)
 			rmdir(dir);
 		free(dir);
 	}
+	free(made->dirs);
+	made->dirs = NULL;
+}
+
+/* Whether a ".." comes after the component ending at @end: a directory that is missing and
+ * then left again is not made (the kernel would say ENOENT for such a path). */
+static bool left_again(const char *end)
+{
+	const char *p = end;
+
+	while (*p) {
+		while (*p == '/')
+			p++;
+		if (p[0] == '.' && p[1] == '.' && (p[2] == '/' || !p[2]))
+			return true;
+		p = strchrnul(p, '/');
+	}
+	return false;
 }
 
 /* mkdir 0700 whatever the umask: a directory the umask left unusable (0600 under umask 0177)
  * would fail this acquire and every later one. */
 static int make_dir(const char *path, struct pidlock_made *made)
 {
-	if (made->n == (int)(sizeof made->dirs / sizeof made->dirs[0]))
-		return -ENAMETOOLONG;
+	char **more;
+
+	if (made->n % 16 == 0) {
+		more = realloc(made->dirs, (size_t)(made->n + 16) * sizeof *more);
+		if (!more)
+			return -ENOMEM;
+		made->dirs = more;
+	}
 	if (mkdir(path, 0700) < 0)
 		return errno == EEXIST ? 0 : -errno;
 	if (!(made->dirs[made->n] = strdup(path))) {
@@ -251,7 +277,7 @@ static int walk(const char *dir, char *real, bool create, struct pidlock_made *m
 		if ((r = append(real, p, (size_t)(end - p))) < 0)
 			return r;
 		if (lstat(real, &st) < 0) {
-			if (errno != ENOENT || !create)
+			if (errno != ENOENT || !create || left_again(end))
 				return -errno;
 			if ((r = make_dir(real, made)) < 0)
 				return r;

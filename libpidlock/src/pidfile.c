@@ -161,40 +161,84 @@ static int fd_holds(int dirfd, const char *name, const char *id)
 	return 0;
 }
 
+/* Scans one descriptor table (/proc/PID/fd and fdinfo, or a thread's under task/): a
+ * descriptor is read only when stat() through its link shows the lock's file, so a holder
+ * with thousands of descriptors costs one stat each, not three calls. Returns 1, 0, -1 when
+ * the table is empty (a zombie thread group leader keeps none), or -errno. */
+static int table_holds(const char *base, dev_t dev, ino_t ino, const char *id)
+{
+	char path[96];
+	struct dirent *e;
+	struct stat st;
+	int fddir, infodir, r = 0, seen = 0;
+	DIR *d;
+
+	snprintf(path, sizeof path, "%s/fd", base);
+	fddir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fddir < 0)
+		return errno == EPERM || errno == EACCES ? -EACCES : errno == ENOENT ? 0 : -errno;
+	snprintf(path, sizeof path, "%s/fdinfo", base);
+	infodir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = fdopendir(fddir);
+	if (!d || infodir < 0) {
+		r = infodir < 0 ? -errno : -ENOMEM;
+		if (d)
+			closedir(d);
+		else
+			close(fddir);
+		if (infodir >= 0)
+			close(infodir);
+		return r == -EPERM ? -EACCES : r;
+	}
+	errno = 0;
+	while (r == 0 && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		seen++;
+		if (fstatat(fddir, e->d_name, &st, 0) == 0 && st.st_dev == dev && st.st_ino == ino)
+			r = fd_holds(infodir, e->d_name, id);
+	}
+	if (r == 0 && errno == EACCES)
+		r = -EACCES;
+	closedir(d);
+	close(infodir);
+	return r == 0 && seen == 0 ? -1 : r;
+}
+
 /* Whether process @pid has a descriptor whose open file holds the write lock on @dev/@ino.
- * Reading another user's fdinfo needs the right to trace that process: -EACCES otherwise. */
+ * Reading another user's descriptors needs the right to trace that process: -EACCES
+ * otherwise. A leader that exited before its threads shows no descriptors: a thread's table
+ * is read then. */
 int pidlock__pid_holds(pid_t pid, dev_t dev, ino_t ino)
 {
-	char path[64], id[64];
+	char base[64], id[64];
 	struct dirent *e;
 	DIR *d;
-	int dirfd, r = 0;
+	int r;
 
 	if (pid <= 0)
 		return 0;
 	snprintf(id, sizeof id, " %02x:%02x:%llu ", major(dev), minor(dev),
 		 (unsigned long long)ino);
-	snprintf(path, sizeof path, "/proc/%d/fdinfo", (int)pid);
-	dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0) {
-		if (errno == ENOENT || errno == ESRCH)
-			return access("/proc/self/fdinfo", F_OK) == 0 ? 0 : -ENOSYS;
-		return errno == EPERM ? -EACCES : -errno;
+	snprintf(base, sizeof base, "/proc/%d", (int)pid);
+	r = table_holds(base, dev, ino, id);
+	if (r != -1)
+		return r == 0 && access("/proc/self/fdinfo", F_OK) != 0 ? -ENOSYS : r;
+	snprintf(base, sizeof base, "/proc/%d/task", (int)pid);
+	d = opendir(base);
+	if (!d)
+		return 0;
+	r = -1;
+	while (r == -1 && (e = readdir(d))) {
+		char task[96];
+		int tid = atoi(e->d_name);
+		if (tid <= 0 || tid == pid)
+			continue;
+		snprintf(task, sizeof task, "/proc/%d/task/%d", (int)pid, tid);
+		r = table_holds(task, dev, ino, id);
 	}
-	d = fdopendir(dirfd);
-	if (!d) {
-		r = -errno;
-		close(dirfd);
-		return r;
-	}
-	errno = 0;
-	while (r == 0 && (e = readdir(d)))
-		if (e->d_name[0] != '.')
-			r = fd_holds(dirfd, e->d_name, id);
-	if (r == 0 && errno == EACCES)
-		r = -EACCES;
 	closedir(d);
-	return r;
+	return r == -1 ? 0 : r;
 }
 #else
 int pidlock__pid_holds(pid_t pid, dev_t dev, ino_t ino)

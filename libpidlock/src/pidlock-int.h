@@ -62,7 +62,7 @@ PIDLOCK_HIDDEN int pidlock__file_problem(const struct stat *st, bool existing, c
 					 size_t size, const char *path);
 struct pidlock_made {       /* directories one acquire made, removed again if it fails */
 	int n;
-	char *dirs[16];
+	char **dirs;
 };
 PIDLOCK_HIDDEN int pidlock__resolve(const char *path, char *real, bool create,
 				    struct pidlock_made *made, char *why, size_t size);
@@ -72,10 +72,12 @@ PIDLOCK_HIDDEN void pidlock__unmake(struct pidlock_made *made, bool remove);
 struct pidlock_try {
 	pidlock *l;         /* the handle being made (path and flags set) */
 	int fd;             /* the file opened by the last try, kept while it is held */
+	off_t mark;         /* its offset: the identity of that open file (lock.c) */
 	struct stat st;     /* its state at that try */
 	bool busy;          /* the last conflict was a reader's lock, not a holder's */
 	struct pidlock_made made;
 };
+PIDLOCK_HIDDEN off_t pidlock__new_mark(void);
 PIDLOCK_HIDDEN int pidlock__try_new(const char *path, unsigned flags, struct pidlock_try *t);
 PIDLOCK_HIDDEN int pidlock__try(struct pidlock_try *t);
 PIDLOCK_HIDDEN bool pidlock__try_moved(struct pidlock_try *t);

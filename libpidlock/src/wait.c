@@ -53,6 +53,14 @@ static long next_delay(long delay, bool woken)
 	return delay >= MAX_DELAY_NS / 2 ? MAX_DELAY_NS : delay * 2;
 }
 
+/* Descriptors the library keeps between calls carry a signal number set with F_SETSIG, which
+ * nothing else sets (it only matters with O_ASYNC, which nothing here uses): a number closed
+ * behind our back and reused shows another, and is then neither read nor closed. */
+#define OUR_SIG 63
+
+static inline bool mark_ours(int fd) { return fd >= 0 && fcntl(fd, F_SETSIG, OUR_SIG) == 0; }
+static inline bool is_ours(int fd) { return fd >= 0 && fcntl(fd, F_GETSIG) == OUR_SIG; }
+
 /* The watch of one waiter: which file it is on. */
 struct watch {
 	int ifd;
@@ -103,11 +111,8 @@ static bool watch_file(struct watch *w, struct pidlock_try *t)
  * A program may close it behind our back (closefrom(), close_range()) and the number may then
  * name anything, even a blocking pipe: so it also carries a signal number set with F_SETSIG,
  * which nothing else sets, and is used only while fcntl(F_GETSIG) still shows it. */
-#define SPARE_SIG 63
 #define SPARE_NONE ULLONG_MAX
 static _Atomic unsigned long long spare = SPARE_NONE;
-
-static bool is_ours(int fd) { return fcntl(fd, F_GETSIG) == SPARE_SIG; }
 
 static int take_instance(void)
 {
@@ -125,7 +130,7 @@ static int take_instance(void)
 		}
 	}
 	ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (ifd >= 0 && fcntl(ifd, F_SETSIG, SPARE_SIG) < 0) {
+	if (ifd >= 0 && !mark_ours(ifd)) {
 		close(ifd);
 		return -1;
 	}
@@ -248,7 +253,8 @@ int pidlock_waiter_new(const char *path, unsigned flags, pidlock_waiter **ret)
 	wt->w.ifd = take_instance();
 	wt->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	wt->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (wt->tfd < 0 || wt->epfd < 0 || epoll_ctl(wt->epfd, EPOLL_CTL_ADD, wt->tfd, &ev) < 0 ||
+	if (!mark_ours(wt->tfd) || !mark_ours(wt->epfd) ||
+	    epoll_ctl(wt->epfd, EPOLL_CTL_ADD, wt->tfd, &ev) < 0 ||
 	    (wt->w.ifd >= 0 && epoll_ctl(wt->epfd, EPOLL_CTL_ADD, wt->w.ifd, &ev) < 0)) {
 		r = -errno;
 		pidlock_waiter_free(wt);
@@ -276,6 +282,13 @@ int pidlock_waiter_try(pidlock_waiter *wt, pidlock **ret_lock, pid_t *ret_holder
 		return -EINVAL;
 	if (wt->done)
 		return -EINVAL;
+	/* A waiter lives across calls: its descriptors may have been closed behind its back. */
+	if (!is_ours(wt->epfd) || !is_ours(wt->tfd) || (wt->w.ifd >= 0 && !is_ours(wt->w.ifd))) {
+		wt->epfd = wt->tfd = wt->w.ifd = -1; /* forgotten, not closed: not ours now */
+		wt->done = true;
+		pidlock__try_done(&wt->t, -EBADFD);
+		return -EBADFD;
+	}
 	woken = wt->w.ifd >= 0 && drain(wt->w.ifd);
 	while (read(wt->tfd, &ticks, sizeof ticks) > 0)
 		;
@@ -300,11 +313,12 @@ void pidlock_waiter_free(pidlock_waiter *wt)
 		return;
 	if (!wt->done && wt->t.l)
 		pidlock__try_done(&wt->t, -ECANCELED);
-	if (wt->epfd >= 0)
+	if (is_ours(wt->epfd))
 		close(wt->epfd);
-	if (wt->tfd >= 0)
+	if (is_ours(wt->tfd))
 		close(wt->tfd);
-	give_back(&wt->w);
+	if (is_ours(wt->w.ifd))
+		give_back(&wt->w);
 	free(wt);
 }
 #else

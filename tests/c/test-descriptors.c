@@ -132,6 +132,63 @@ START_TEST(kept_inotify_replaced_by_a_pipe)
 }
 END_TEST
 
+/* A waiter keeps descriptors between calls (its poll descriptor, the lock file it found
+ * held): closed behind its back and reused, they are neither written, read nor closed. */
+START_TEST(waiter_descriptors_closed_behind_its_back)
+{
+	pid_t holder = start_holder(tpath("w.lock"), 0, false);
+	char link[PATH_MAX], target[PATH_MAX], buf[64];
+	pidlock_waiter *w;
+	pidlock *l = NULL;
+	struct dirent *e;
+	int efd, lfd = -1, other, p[2];
+	ssize_t n;
+	DIR *d;
+
+	if (flock_build()) {
+		printf("skipped waiter_descriptors_closed_behind_its_back: no waiter state to test\n");
+		stop_holder(holder);
+		return;
+	}
+	ck_assert_int_eq(pidlock_waiter_new(tpath("w.lock"), 0, &w), 0);
+	ck_assert_int_eq(pidlock_waiter_try(w, &l, NULL), -EAGAIN);
+	efd = pidlock_waiter_fd(w);
+	d = opendir("/proc/self/fd");
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d))) {
+		snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+		n = readlink(link, target, sizeof target - 1);
+		if (n > 0) {
+			target[n] = '\0';
+			if (!strcmp(target, tpath("w.lock")))
+				lfd = atoi(e->d_name);
+		}
+	}
+	closedir(d);
+	ck_assert_int_ge(lfd, 0);
+	write_file(tpath("precious"), "precious\n");
+	other = open(tpath("precious"), O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(other, 0);
+	ck_assert_int_eq(dup2(other, lfd), lfd); /* the lock file's number: another file */
+	close(other);
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(dup2(p[0], efd), efd); /* the poll descriptor's number: a pipe */
+	close(p[0]);
+	ck_assert_int_eq(pidlock_waiter_try(w, &l, NULL), -EBADFD);
+	ck_assert_ptr_null(l);
+	pidlock_waiter_free(w);
+	ck_assert_int_ge(fcntl(efd, F_GETFD), 0);
+	ck_assert_int_ge(fcntl(lfd, F_GETFD), 0);
+	ck_assert_int_eq(read_file(tpath("precious"), buf, sizeof buf), 9);
+	ck_assert(!memcmp(buf, "precious\n", 9));
+	ck_assert_int_eq(pidlock_read_pid(tpath("w.lock")), holder);
+	close(efd);
+	close(lfd);
+	close(p[1]);
+	stop_holder(holder);
+}
+END_TEST
+
 /* A process started with stdin closed: the lock descriptor is never 0, 1 or 2, where a
  * command's `exec </dev/null` would drop it or its output would go into the file. */
 START_TEST(lock_never_on_a_standard_descriptor)
@@ -161,6 +218,7 @@ Suite *suite_descriptors(void)
 		  number_reused_for_another_file,
 		  number_reused_for_the_same_file,
 		  kept_inotify_replaced_by_a_pipe,
+		  waiter_descriptors_closed_behind_its_back,
 		  lock_never_on_a_standard_descriptor);
 	return s;
 }

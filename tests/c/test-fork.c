@@ -3,6 +3,7 @@
  * without pthread_atfork (_Fork(), a raw clone) is still a child. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -194,6 +195,44 @@ static void raw_child_is_a_copy(int how)
 	ck_assert(!exists(tpath("r.lock")));
 }
 
+/* The daemonize flow with a child made without pthread_atfork: the child adopts the lock,
+ * then the parent releases; that release only closes the parent's copy. */
+static void raw_daemonize(int how)
+{
+	pidlock *l, *other;
+	int status, p[2], q[2];
+	char c;
+	pid_t child;
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(pipe(q), 0);
+	ck_assert_int_eq(pidlock_acquire(tpath("a.lock"), 0, 0, &l, NULL), 0);
+	child = fork_without_atfork(how);
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		c = pidlock_update(l) == 0 ? 'y' : 'n';
+		if (write(p[1], &c, 1) != 1 || read(q[0], &c, 1) != 1)
+			_exit(2);
+		_exit(pidlock_release(l) == 0 ? 0 : 1);
+	}
+	ck_assert_int_eq(read(p[0], &c, 1), 1);
+	ck_assert_int_eq(c, 'y');
+	ck_assert_int_eq(pidlock_release(l), 0);
+	/* The daemon child still holds its file: a second instance is refused. */
+	ck_assert(exists(tpath("a.lock")));
+	ck_assert_int_eq(pidlock_read_pid(tpath("a.lock")), child);
+	ck_assert_int_eq(pidlock_acquire(tpath("a.lock"), 0, 0, &other, NULL), -EAGAIN);
+	ck_assert_int_eq(write(q[1], "g", 1), 1);
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert(!exists(tpath("a.lock")));
+}
+
+START_TEST(underscore_fork_daemonize) { raw_daemonize(0); }
+END_TEST
+START_TEST(raw_clone_daemonize) { raw_daemonize(1); }
+END_TEST
+
 START_TEST(underscore_fork_child_is_a_copy) { raw_child_is_a_copy(0); }
 END_TEST
 START_TEST(raw_clone_child_is_a_copy) { raw_child_is_a_copy(1); }
@@ -254,6 +293,43 @@ START_TEST(update_after_parent_released_keep_file_fails)
 }
 END_TEST
 
+static void *sleep_thread(void *unused)
+{
+	(void)unused;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/* A holder whose main thread exited while another thread runs on: the kernel shows its
+ * descriptors through the thread, and it is still named as the holder. */
+START_TEST(holder_with_exited_main_thread)
+{
+	pid_t child, who = 0;
+	int p[2], status;
+	char c;
+
+	ck_assert_int_eq(pipe(p), 0);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		pthread_t t;
+		pidlock *l;
+		if (pidlock_acquire(tpath("z.lock"), 0, 0, &l, NULL) < 0 ||
+		    pthread_create(&t, NULL, sleep_thread, NULL) != 0 || write(p[1], "y", 1) != 1)
+			_exit(1);
+		pthread_exit(NULL);
+	}
+	ck_assert_int_eq(read(p[0], &c, 1), 1);
+	usleep(100000); /* the leader is a zombie now */
+	ck_assert_int_eq(pidlock_holder(tpath("z.lock"), &who), 1);
+	ck_assert_int_eq(who, child);
+	ck_assert_int_eq(pidlock_holds(tpath("z.lock"), child), 1);
+	kill(child, SIGKILL);
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+}
+END_TEST
+
 Suite *suite_fork(void)
 {
 	Suite *s = suite_create("fork");
@@ -266,7 +342,10 @@ Suite *suite_fork(void)
 		  gave_up_waiter_names_current_holder,
 		  underscore_fork_child_is_a_copy,
 		  raw_clone_child_is_a_copy,
+		  underscore_fork_daemonize,
+		  raw_clone_daemonize,
 		  update_after_parent_released_fails,
-		  update_after_parent_released_keep_file_fails);
+		  update_after_parent_released_keep_file_fails,
+		  holder_with_exited_main_thread);
 	return s;
 }

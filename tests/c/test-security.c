@@ -238,6 +238,38 @@ START_TEST(relative_path_survives_chdir)
 }
 END_TEST
 
+/* A link on the way retargeted (by root or the caller) between two acquires of one process:
+ * the second follows the link where every other process does. */
+START_TEST(retargeted_link_followed_again)
+{
+	pidlock *l;
+
+	ck_assert_int_eq(mkdir(tpath("a"), 0700), 0);
+	ck_assert_int_eq(mkdir(tpath("b"), 0700), 0);
+	ck_assert_int_eq(symlink("a", tpath("cur")), 0);
+	ck_assert_int_eq(pidlock_acquire(tpath("cur/x.lock"), 0, 0, &l, NULL), 0);
+	ck_assert(exists(tpath("a/x.lock")));
+	ck_assert_int_eq(pidlock_release(l), 0);
+	ck_assert_int_eq(unlink(tpath("cur")), 0);
+	ck_assert_int_eq(symlink("b", tpath("cur")), 0);
+	ck_assert_int_eq(pidlock_acquire(tpath("cur/x.lock"), 0, 0, &l, NULL), 0);
+	ck_assert(exists(tpath("b/x.lock")));
+	ck_assert(!exists(tpath("a/x.lock")));
+	ck_assert_int_eq(pidlock_release(l), 0);
+}
+END_TEST
+
+/* A directory that is missing and left again by ".." is not made. */
+START_TEST(missing_directory_left_by_dotdot_not_made)
+{
+	pidlock *l = NULL;
+
+	ck_assert_int_eq(pidlock_acquire(tpath("nx/../d.lock"), 0, 0, &l, NULL), -ENOENT);
+	ck_assert(!exists(tpath("nx")));
+	ck_assert(!exists(tpath("d.lock")));
+}
+END_TEST
+
 Suite *suite_security(void)
 {
 	Suite *s = suite_create("security");
@@ -249,6 +281,8 @@ Suite *suite_security(void)
 		  hard_linked_file_refused,
 		  made_directories_ignore_umask,
 		  failed_acquire_leaves_nothing,
-		  relative_path_survives_chdir);
+		  relative_path_survives_chdir,
+		  retargeted_link_followed_again,
+		  missing_directory_left_by_dotdot_not_made);
 	return s;
 }

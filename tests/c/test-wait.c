@@ -175,6 +175,41 @@ START_TEST(interruptible_wait_returns_eintr)
 }
 END_TEST
 
+/* The header's rule, the same for both waits: with PIDLOCK_INTERRUPTIBLE any handler ends
+ * the wait, SA_RESTART or not (1.0's endless wait carried on after an SA_RESTART handler
+ * while its timed wait returned -EINTR). */
+static void on_alarm_restart(int sig) { (void)sig; alarms++; }
+
+START_TEST(sa_restart_handler_same_for_both_waits)
+{
+	struct sigaction sa = { .sa_handler = on_alarm_restart, .sa_flags = SA_RESTART };
+	struct itimerval every = { { 0, 50000 }, { 0, 50000 } }, off = { { 0, 0 }, { 0, 0 } };
+	pid_t child = start_holder(tpath("r.lock"), 0, false);
+	int timeouts[] = { PIDLOCK_WAIT_FOREVER, 5000 };
+	pidlock *l = NULL;
+	size_t i;
+
+	sigemptyset(&sa.sa_mask);
+	ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
+	for (i = 0; i < 2; i++) {
+		alarms = 0;
+		setitimer(ITIMER_REAL, &every, NULL);
+		ck_assert_int_eq(pidlock_acquire(tpath("r.lock"), PIDLOCK_INTERRUPTIBLE, timeouts[i],
+						 &l, NULL), -EINTR);
+		setitimer(ITIMER_REAL, &off, NULL);
+		ck_assert_int_ge(alarms, 1);
+	}
+	/* Without the flag, neither wait ends before its timeout. */
+	alarms = 0;
+	setitimer(ITIMER_REAL, &every, NULL);
+	ck_assert_int_eq(pidlock_acquire(tpath("r.lock"), 0, 300, &l, NULL), -EAGAIN);
+	setitimer(ITIMER_REAL, &off, NULL);
+	ck_assert_int_ge(alarms, 2);
+	signal(SIGALRM, SIG_DFL);
+	stop_holder(child);
+}
+END_TEST
+
 START_TEST(interruptible_timed_wait_returns_eintr)
 {
 	pidlock *l = NULL;
@@ -223,6 +258,7 @@ Suite *suite_wait(void)
 	tcase_set_tags(ADD_TCASE(s, "signals", 30,
 				 signal_runs_handler_and_wait_goes_on,
 				 interruptible_wait_returns_eintr,
-				 interruptible_timed_wait_returns_eintr), "no-valgrind");
+				 interruptible_timed_wait_returns_eintr,
+				 sa_restart_handler_same_for_both_waits), "no-valgrind");
 	return s;
 }
