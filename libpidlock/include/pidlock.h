@@ -142,7 +142,9 @@ PIDLOCK_API int pidlock_release(pidlock *lock);
  * calls this and from then on owns the lock; the parent's release only closes its copy.
  *
  * @return 0, -EINVAL for a NULL handle, -EBADFD (as for pidlock_release(): nothing written),
- *         or -EIO, -ENOSPC, ... from ftruncate/pwrite/fdatasync.
+ *         -ESTALE (the parent released the lock before this update: the file is gone, or the
+ *         lock was let go and another process holds it now), or -EIO, -ENOSPC, ... from
+ *         ftruncate/pwrite/fdatasync.
  */
 PIDLOCK_API int pidlock_update(pidlock *lock);
 
@@ -261,8 +263,9 @@ PIDLOCK_API int pidlock_waiter_fd(const pidlock_waiter *waiter);
 /**
  * Try once, without blocking. @return 0 with *ret_lock the new handle (the waiter can then be
  * freed); -EAGAIN still held (*ret_holder as for pidlock_acquire(); wait for the descriptor
- * again); -EBUSY read-locked by a reader; or an error of pidlock_acquire() (the waiter is
- * done: free it).
+ * again); -EBUSY read-locked by a reader; -EBADFD a descriptor the waiter keeps between calls
+ * was closed behind its back (nothing of what now has its number is read or closed); or an
+ * error of pidlock_acquire() (the waiter is done: free it).
  */
 PIDLOCK_API int pidlock_waiter_try(pidlock_waiter *waiter, pidlock **ret_lock, pid_t *ret_holder);
 /** Stop waiting: closes the waiter's descriptors and frees it. NULL is accepted. */
