@@ -6,27 +6,30 @@
  * is right in every process, and finding it zeroed is how a child notices it is one. */
 #define _GNU_SOURCE
 #include <pthread.h>
-#include <stdatomic.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "pidlock-int.h"
 
-static atomic_uint generation;  /* bumped once in every child, when the library notices it */
-static atomic_uint forks;       /* fork() calls of this process (pthread_atfork) */
-static atomic_int known_pid;    /* the PID last seen; copied into a child, unlike the page */
-static atomic_uint euid_seen;   /* the caller's euid at the last check, + 1 (0: none yet) */
-static _Atomic(pid_t) *page;    /* the wiped page's PID, or NULL where it cannot be had */
+static unsigned generation;     /* bumped once in every child, when the library notices it */
+static unsigned forks;          /* fork() calls of this process (pthread_atfork) */
+static pid_t known_pid;         /* the PID last seen; copied into a child, unlike the page */
+static unsigned euid_seen;      /* the caller's euid at the last check, + 1 (0: none yet) */
+static pid_t *page;             /* the wiped page's PID, or NULL where it cannot be had */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-static void before_fork(void) { atomic_fetch_add(&forks, 1); }
+static void before_fork(void) { PL_ADD(&forks, 1); }
 
 static void in_child(void)
 {
-	/* Without the page this is all a child learns; with it, pidlock__self() notices. */
-	if (!page) {
-		atomic_fetch_add(&generation, 1);
-		atomic_store(&known_pid, 0);
+	/* Without the page this is all a child learns. With it pidlock__self() notices, and
+	 * zeroing it here too covers a kernel (or qemu-user) that accepts the advice but does
+	 * not wipe: there fork() still works, a raw clone does not. */
+	if (page)
+		PL_STORE(page, 0);
+	else {
+		PL_ADD(&generation, 1);
+		PL_STORE(&known_pid, 0);
 	}
 }
 
@@ -53,33 +56,33 @@ pid_t pidlock__self(void)
 
 	pthread_once(&once, init);
 	if (!page) {
-		pid = atomic_load(&known_pid);
+		pid = PL_LOAD(&known_pid);
 		if (pid == 0) {
 			pid = getpid();
-			atomic_store(&known_pid, pid);
+			PL_STORE(&known_pid, pid);
 		}
 		return pid;
 	}
-	pid = atomic_load(page);
+	pid = PL_LOAD(page);
 	if (pid != 0)
 		return pid;
 	/* First call in this process, or in a child: the page was wiped, the PID seen before
 	 * (copied with the rest of memory) is the parent's. */
 	pid = getpid();
-	was = atomic_exchange(&known_pid, pid);
+	was = PL_XCHG(&known_pid, pid);
 	if (was != 0 && was != pid)
-		atomic_fetch_add(&generation, 1);
-	atomic_store(page, pid);
+		PL_ADD(&generation, 1);
+	PL_STORE(page, pid);
 	return pid;
 }
 
 unsigned pidlock__generation(void)
 {
 	pidlock__self(); /* a child is counted when first noticed */
-	return atomic_load(&generation);
+	return PL_LOAD(&generation);
 }
 
-unsigned pidlock__forks(void) { return atomic_load(&forks); }
+unsigned pidlock__forks(void) { return PL_LOAD(&forks); }
 
 /* Whether @uid is the caller's effective user. The last answer is remembered so that the
  * common case, a file of the caller's own, costs no geteuid() per acquire; a process that has
@@ -87,11 +90,11 @@ unsigned pidlock__forks(void) { return atomic_load(&forks); }
  * only miss: a file owned by the euid a process had before it changed it. */
 bool pidlock__is_euid(uid_t uid)
 {
-	unsigned seen = atomic_load(&euid_seen);
+	unsigned seen = PL_LOAD(&euid_seen);
 
 	if (seen != 0 && (uid_t)(seen - 1) == uid)
 		return true;
 	seen = (unsigned)geteuid() + 1;
-	atomic_store(&euid_seen, seen);
+	PL_STORE(&euid_seen, seen);
 	return (uid_t)(seen - 1) == uid;
 }

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -66,7 +65,10 @@ static int conflict(int fd, bool refused)
 #else
 	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
 		flock(fd, LOCK_UN);
-		return refused ? F_RDLCK : F_UNLCK;
+		/* Someone's shared lock refused our exclusive one: a reader's, or another
+		 * starter's probe of a moment. flock cannot tell them apart, so it counts as
+		 * held (waits retry it) rather than -EBUSY, or as free for a probe. */
+		return refused ? F_WRLCK : F_UNLCK;
 	}
 	return errno == EWOULDBLOCK ? F_WRLCK : -errno;
 #endif
@@ -99,8 +101,8 @@ static bool path_names(const char *path, dev_t dev, ino_t ino)
 
 off_t pidlock__new_mark(void)
 {
-	static atomic_uint counter;
-	unsigned n = atomic_fetch_add(&counter, 1) + 1;
+	static unsigned counter;
+	unsigned n = PL_ADD(&counter, 1);
 
 	/* Between 1 GiB and 2 GiB: past any PID file's end, within every file system's largest
 	 * file size (ext4 refuses offsets past 16 TiB) and within a 32-bit off_t. */

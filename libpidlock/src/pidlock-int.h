@@ -10,6 +10,14 @@
 
 #define PIDLOCK_HIDDEN __attribute__((visibility("hidden")))
 
+/* Atomics through the GCC/clang builtins: the library is C99, which has no _Atomic. */
+#define PL_LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define PL_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+#define PL_ADD(p, v) __atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
+#define PL_XCHG(p, v) __atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
+#define PL_CAS(p, expected, v) \
+	__atomic_compare_exchange_n((p), (expected), (v), false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)
+
 /* One feature test per Linux-only part; PIDLOCK_FORCE_PORTABLE (cmake -DPIDLOCK_LOCK=flock)
  * turns them all off, so the portable fallbacks run on Linux too. */
 #if defined(__linux__) && !defined(PIDLOCK_FORCE_PORTABLE)

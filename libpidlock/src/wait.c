@@ -17,7 +17,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,8 +57,28 @@ static long next_delay(long delay, bool woken)
  * behind our back and reused shows another, and is then neither read nor closed. */
 #define OUR_SIG 63
 
-static inline bool mark_ours(int fd) { return fd >= 0 && fcntl(fd, F_SETSIG, OUR_SIG) == 0; }
-static inline bool is_ours(int fd) { return fd >= 0 && fcntl(fd, F_GETSIG) == OUR_SIG; }
+static int marks; /* 1 they work, 0 refused (qemu-user has no F_SETSIG), -1 not known yet */
+
+static inline bool marks_work(void) { return PL_LOAD(&marks) == 1; }
+
+static inline bool mark_ours(int fd)
+{
+	if (fd < 0)
+		return false;
+	if (fcntl(fd, F_SETSIG, OUR_SIG) == 0) {
+		PL_STORE(&marks, 1);
+		return true;
+	}
+	/* Without marks nothing is kept between calls of the blocking waits; a waiter's
+	 * descriptors then cannot be checked, which pidlock(3) says. */
+	PL_STORE(&marks, 0);
+	return errno == EINVAL;
+}
+
+static inline bool is_ours(int fd)
+{
+	return fd >= 0 && (!marks_work() || fcntl(fd, F_GETSIG) == OUR_SIG);
+}
 
 /* The watch of one waiter: which file it is on. */
 struct watch {
@@ -112,11 +131,11 @@ static bool watch_file(struct watch *w, struct pidlock_try *t)
  * name anything, even a blocking pipe: so it also carries a signal number set with F_SETSIG,
  * which nothing else sets, and is used only while fcntl(F_GETSIG) still shows it. */
 #define SPARE_NONE ULLONG_MAX
-static _Atomic unsigned long long spare = SPARE_NONE;
+static unsigned long long spare = SPARE_NONE;
 
 static int take_instance(void)
 {
-	unsigned long long v = atomic_exchange(&spare, SPARE_NONE);
+	unsigned long long v = PL_XCHG(&spare, SPARE_NONE);
 	int ifd;
 
 	if (v != SPARE_NONE) {
@@ -145,7 +164,7 @@ static void give_back(struct watch *w)
 		return;
 	if (w->wd >= 0)
 		inotify_rm_watch(w->ifd, w->wd);
-	if (!atomic_compare_exchange_strong(&spare, &none,
+	if (!marks_work() || !PL_CAS(&spare, &none,
 					    (unsigned long long)pidlock__generation() << 32 |
 						    (unsigned)w->ifd))
 		close(w->ifd);
