@@ -1,11 +1,12 @@
 /* Timed waiters while the file at the path is replaced (issue 10, section 4). Each round a
  * holder A releases (unlinking its file), a starter B takes the path at once with a new file
- * and releases it a moment later, and W, a waiter with a 2 s timeout that was sleeping on A's
+ * and releases it a moment later, and W, a waiter with a 5 s timeout that was sleeping on A's
  * file, must follow the path to B's file and take the lock right after B's release: its watch
  * follows the file, not the descriptor number a reopen gets back. A waiter that times out
  * while the lock was free most of its wait is a failure; the handoff from B's release to W's
  * acquire is printed (median, p99, worst). Then 4 processes contend, each taking the lock
- * 500 times with a 2 s timeout and holding it 0.2 ms: no acquire may time out.
+ * 500 times with a 5 s timeout and holding it 0.2 ms: no acquire may time out. (The timeouts
+ * are bounds for a loaded 2-core machine, not figures: the handoffs are printed.)
  *
  * Usage: torture-replaced */
 #define _GNU_SOURCE
@@ -46,7 +47,7 @@ static int waiter(void *arg)
 	int r;
 
 	sh->stage = 1;
-	r = pidlock_acquire(lock_path, 0, 2000, &l, NULL);
+	r = pidlock_acquire(lock_path, 0, 5000, &l, NULL);
 	sh->w_acquired = tt_now();
 	sh->w_result = r;
 	if (r == 0)
@@ -73,7 +74,7 @@ static int contender(void *arg)
 	int r;
 
 	for (i = 0; i < n; i++) {
-		r = pidlock_acquire(lock_path, 0, 2000, &l, NULL);
+		r = pidlock_acquire(lock_path, 0, 5000, &l, NULL);
 		if (r == -EAGAIN) {
 			__atomic_add_fetch(timeouts, 1, __ATOMIC_SEQ_CST);
 			continue;
@@ -98,7 +99,7 @@ static void contend(struct shared *sh)
 	for (i = 0; i < CONTENDERS; i++)
 		if (tt_wait(pids[i]) != 0)
 			tt_fail("replaced: a contender failed");
-	printf("replaced: %d contenders x %ld timed acquires (2 s): %ld timed out\n", CONTENDERS,
+	printf("replaced: %d contenders x %ld timed acquires (5 s): %ld timed out\n", CONTENDERS,
 	       tt_scaled(TAKES), *timeouts);
 	if (*timeouts)
 		tt_fail("replaced: %ld timed acquires gave up while the lock changed hands", *timeouts);
