@@ -100,11 +100,16 @@ i=0
 refused=0
 while [ "$i" -lt 300 ]; do
 	if [ "$method" = flock ]; then
+		# Refused as held (75), or as read-locked (125 with the library's -EBUSY text):
+		# the probe's shared lock is what it met.
 		rc=0
-		"$PIDLOCK" run "$f" -- true >/dev/null 2>&1 || rc=$?
+		"$PIDLOCK" run "$f" -- true >/dev/null 2>"$work/.run-err" || rc=$?
 		case $rc in
 		0) ;;
 		75) refused=$((refused + 1)) ;;
+		125) grep -q 'read-locked' "$work/.run-err" ||
+			fail "'$PIDLOCK run $f -- true' exited 125 beside a prober: $(cat "$work/.run-err")"
+			refused=$((refused + 1)) ;;
 		*) fail "'$PIDLOCK run $f -- true' exited $rc beside a prober" ;;
 		esac
 	else

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pidlock.h>
+
 #include "torture.h"
 
 static int failures;
@@ -183,3 +185,8 @@ void tt_fail(const char *fmt, ...)
 }
 
 int tt_failures(void) { return failures ? 1 : 0; }
+
+bool tt_flock_build(void)
+{
+	return strcmp(pidlock_lock_method(), "flock") == 0;
+}

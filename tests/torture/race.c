@@ -159,7 +159,8 @@ static int prober(void *arg)
 }
 
 /* A lone acquirer in fail-at-once mode: nobody else ever takes the lock, so every -EAGAIN
- * it sees was caused by a probe. */
+ * it sees was caused by a probe (and every -EBUSY: in the flock build the probe's shared lock
+ * reads as a reader's). */
 static int solo(void *arg)
 {
 	long cycles = (long)arg;
@@ -168,7 +169,7 @@ static int solo(void *arg)
 		pidlock *l = NULL;
 		int r = pidlock_acquire(lock_path, 0, 0, &l, NULL);
 
-		if (r == -EAGAIN)
+		if (r == -EAGAIN || r == -EBUSY)
 			atomic_fetch_add(&sh->solo_eagain, 1);
 		else if (r < 0)
 			atomic_fetch_add(&sh->solo_errors, 1);
@@ -305,8 +306,14 @@ int main(int argc, char **argv)
 		       (long)sh->solo_cycles, cycles, tt_now() - start, PROBERS, (long)sh->probes,
 		       (long)sh->probes_held, (long)sh->solo_eagain, (long)sh->solo_errors,
 		       (long)sh->probe_errors);
-		if (sh->solo_eagain || sh->solo_errors || sh->probe_errors)
+		printf("race prober-solo: probe-caused failures: %ld of %ld acquires (%s build)\n",
+		       (long)sh->solo_eagain, (long)sh->solo_cycles, tt_flock_build() ? "flock" : "ofd");
+		/* The flock fallback's probe holds LOCK_SH for a moment: its documented difference,
+		 * measured above. Errors and wrong answers fail in every build. */
+		if (sh->solo_eagain && !tt_flock_build())
 			tt_fail("race prober-solo: probes made acquires fail");
+		if (sh->solo_errors || sh->probe_errors)
+			tt_fail("race prober-solo: errors or wrong probe answers beside the probers");
 	}
 	if (tt_dir_entries(dir) > 1)
 		tt_fail("race %s: %d files left in the directory", names[variant], tt_dir_entries(dir));

@@ -42,6 +42,10 @@ pid_t tt_dead_pid(void);
 /* Write @len bytes of @data to @path (created 0644 or truncated); 0 or -errno. */
 int tt_write_file(const char *path, const void *data, size_t len);
 
+/* True when the library under test is the flock fallback (cmake -DPIDLOCK_LOCK=flock): where
+ * the fallback cannot give a guarantee, a program measures and prints instead. */
+bool tt_flock_build(void);
+
 /* Print "FAIL: ..." and count it; tt_failures() is the exit status to return. */
 void tt_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int tt_failures(void);
