@@ -12,11 +12,12 @@ WHY = {
     "floor": "libpidlock's calls beyond the floor: fstat of the new file and lstat before "
              "unlink (strace -c, section 2), both needed to never unlink another's file; since "
              "1.1 also a stat of the lock's directory (proof that no other user can change it) "
-             "and an fstat of the descriptor before release (never act on a descriptor closed "
+             "and two lseek for the mark on the open file (never act on a descriptor closed "
              "behind the library's back).",
     "syscalls": "See the breakdown in section 2: 1.1 adds a stat of the lock's directory per "
-                "acquire (issue 12: the cached proof that no other user controls the path) and an "
-                "fstat of the descriptor per release (issue 10 section 10: its identity).",
+                "acquire (issue 12: the cached proof that no other user controls the path) and two "
+                "lseek, one setting and one checking the mark on the open file (issue 10 section "
+                "10: never act on a descriptor closed behind the library's back and reused).",
     "keep": "filelock keeps an empty file and checks nothing: no PID written, no owner, link or "
             "identity check, no safe-path proof.",
     "python": "Interpreter work on top of the C cycle (profiled: ~3 µs in the package: "
@@ -24,10 +25,10 @@ WHY = {
               "pid(), and fsdecode; ~1-2 µs in the SWIG calls, which release the GIL). Not "
               "in the core: the bindings could keep the path given and read the PID lazily.",
     "lua": "Interpreter overhead of the Lua layer on top of the C cycle.",
-    "handoff": "A waiter with a deadline sleeps in ppoll on an inotify watch; closing an inotify "
-               "instance waits for an SRCU grace period (fsnotify_destroy_group), milliseconds on a "
-               "busy machine, so the library keeps one per process instead. Endless waits block "
-               "in F_OFD_SETLKW. A slow handoff now points at scheduling (perf sched timehist).",
+    "handoff": "A waiter sleeps in ppoll on an inotify watch; closing an inotify instance waits "
+               "for an SRCU grace period (fsnotify_destroy_group), milliseconds on a busy machine, "
+               "so the library keeps one per process instead. A slow handoff now points at "
+               "scheduling (perf sched timehist).",
 }
 
 
