@@ -65,6 +65,7 @@ static void say(char *why, size_t size, const char *fmt, ...)
 	if (!why || size == 0)
 		return;
 	va_start(ap, fmt);
+	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): va_start just above */
 	vsnprintf(why, size, fmt, ap);
 	va_end(ap);
 }
@@ -359,7 +360,7 @@ int pidlock__resolve(const char *path, char *real, bool create, struct pidlock_m
 	}
 	if (strlen(real) + 1 + strlen(name) >= PATH_MAX)
 		return -ENAMETOOLONG;
-	if (strcmp(real, "/"))
+	if (strcmp(real, "/") != 0)
 		strcat(real, "/");
 	strcat(real, name);
 	return 0;

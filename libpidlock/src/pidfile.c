@@ -230,11 +230,11 @@ int pidlock__pid_holds(pid_t pid, dev_t dev, ino_t ino)
 		return 0;
 	r = -1;
 	while (r == -1 && (e = readdir(d))) {
-		char task[96];
-		int tid = atoi(e->d_name);
-		if (tid <= 0 || tid == pid)
+		char task[96], *end;
+		long tid = strtol(e->d_name, &end, 10);
+		if (*end || tid <= 0 || tid == pid)
 			continue;
-		snprintf(task, sizeof task, "/proc/%d/task/%d", (int)pid, tid);
+		snprintf(task, sizeof task, "/proc/%d/task/%ld", (int)pid, tid);
 		r = table_holds(task, dev, ino, id);
 	}
 	closedir(d);
@@ -264,8 +264,8 @@ pid_t pidlock__verified_holder(int fd, const struct stat *st)
  * owner of /proc/PID itself is root for a process that changed its uid. */
 static int process_euid(pid_t pid, uid_t *ret)
 {
-	char path[64], buf[2048], *line;
-	unsigned long real, eff;
+	char path[64], buf[2048], *line, *end;
+	unsigned long eff;
 	ssize_t n;
 	int fd;
 
@@ -278,8 +278,14 @@ static int process_euid(pid_t pid, uid_t *ret)
 	if (n <= 0)
 		return -EIO;
 	buf[n] = '\0';
+	/* "Uid:\treal\teffective\tsaved\tfs": the second number */
 	line = strstr(buf, "\nUid:");
-	if (!line || sscanf(line + 5, "%lu %lu", &real, &eff) != 2)
+	if (!line)
+		return -EIO;
+	strtoul(line + 5, &end, 10);
+	errno = 0;
+	eff = strtoul(end, &line, 10);
+	if (errno || line == end)
 		return -EIO;
 	*ret = (uid_t)eff;
 	return 0;
@@ -292,7 +298,7 @@ static int process_euid(pid_t pid, uid_t *ret)
  * better "already running" than two instances. */
 pid_t pidlock__pid_only_holder(int fd, const struct stat *st)
 {
-	uid_t euid;
+	uid_t euid = st->st_uid;
 	int pid = pidlock__read_pid_fd(fd);
 
 	if (pid <= 1 || pid == pidlock__self() || !pidlock_pid_alive(pid))

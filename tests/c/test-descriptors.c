@@ -78,6 +78,23 @@ START_TEST(number_reused_for_the_same_file)
 }
 END_TEST
 
+/* Whether descriptors can carry the library's mark (F_SETSIG): qemu-user refuses it, and
+ * then nothing is kept between calls and a waiter's descriptors cannot be checked. */
+static bool marks_supported(const char *test)
+{
+	int p[2];
+	bool ok;
+
+	ck_assert_int_eq(pipe(p), 0);
+	ok = fcntl(p[0], F_SETSIG, 63) == 0;
+	close(p[0]);
+	close(p[1]);
+	if (!ok)
+		printf("documented difference in %s: F_SETSIG refused here (qemu-user): kept "
+		       "descriptors are not checked\n", test);
+	return ok;
+}
+
 /* The number of this process's inotify descriptor, or -1. */
 static int inotify_fd(void)
 {
@@ -110,8 +127,10 @@ START_TEST(kept_inotify_replaced_by_a_pipe)
 	pidlock *l = NULL;
 	int ifd, p[2];
 
-	if (flock_build()) {
-		printf("skipped kept_inotify_replaced_by_a_pipe: the flock build waits without inotify\n");
+	if (flock_build() || !marks_supported("kept_inotify_replaced_by_a_pipe")) {
+		if (flock_build())
+			printf("skipped kept_inotify_replaced_by_a_pipe: the flock build waits "
+			       "without inotify\n");
 		stop_holder(holder);
 		return;
 	}
@@ -145,8 +164,7 @@ START_TEST(waiter_descriptors_closed_behind_its_back)
 	ssize_t n;
 	DIR *d;
 
-	if (flock_build()) {
-		printf("skipped waiter_descriptors_closed_behind_its_back: no waiter state to test\n");
+	if (!marks_supported("waiter_descriptors_closed_behind_its_back")) {
 		stop_holder(holder);
 		return;
 	}

@@ -105,6 +105,7 @@ static int daemonize_parent(void *arg)
 
 static void check_daemonize(void)
 {
+	bool reaper;
 	struct daemon_pipes p;
 	pid_t parent, child;
 	int st;
@@ -115,7 +116,7 @@ static void check_daemonize(void)
 		return;
 	}
 	/* The daemon child outlives its parent: become its reaper to collect its status. */
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	reaper = prctl(PR_SET_CHILD_SUBREAPER, 1) == 0;
 	parent = tt_spawn(daemonize_parent, &p);
 	child = read_int(p.released[0]);
 	if ((st = tt_wait(parent)) != 0 || child <= 0) {
@@ -125,8 +126,16 @@ static void check_daemonize(void)
 	expect_file("daemonize: after the parent's release and exit", child);
 	expect_holder("daemonize: after the parent's release and exit", child);
 	write_int(p.stop[1], 0);
-	if ((st = tt_wait(child)) != 0)
+	if (!reaper) {
+		/* qemu-user refuses PR_SET_CHILD_SUBREAPER: the grandchild is not ours to wait
+		 * for, so its release is waited out through the file below. */
+		printf("fork daemonize: no subreaper here (qemu-user): the child's exit status "
+		       "is not collected\n");
+		for (int i = 0; i < 500 && access(lock_path, F_OK) == 0; i++)
+			usleep(10000);
+	} else if ((st = tt_wait(child)) != 0) {
 		tt_fail("daemonize: the child failed (%d)", st);
+	}
 	expect_file("daemonize: after the child's release", 0);
 	expect_holder("daemonize: after the child's release", 0);
 	for (int i = 0; i < 2; i++) {
