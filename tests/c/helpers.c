@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -184,4 +185,34 @@ TCase *add_tcase(Suite *s, const char *name, int timeout, const TTest *const *te
 		tcase_set_timeout(tc, timeout);
 	suite_add_tcase(s, tc);
 	return tc;
+}
+
+long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+}
+
+int fd_linking_to(const char *target)
+{
+	char link[PATH_MAX], got[PATH_MAX];
+	struct dirent *e;
+	DIR *d = opendir("/proc/self/fd");
+	int found = -1;
+	ssize_t n;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d))) {
+		snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+		n = readlink(link, got, sizeof got - 1);
+		if (n > 0) {
+			got[n] = '\0';
+			if (!strcmp(got, target))
+				found = atoi(e->d_name);
+		}
+	}
+	closedir(d);
+	return found;
 }

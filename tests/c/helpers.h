@@ -25,6 +25,12 @@ int open_fd_count(void);
 pid_t start_holder(const char *path, unsigned flags, bool no_write);
 void stop_holder(pid_t pid);
 
+/* Milliseconds on the monotonic clock (bounds and printed figures, never assertions). */
+long long now_ms(void);
+
+/* The number of this process's descriptor whose /proc link reads @target, or -1. */
+int fd_linking_to(const char *target);
+
 /* A PID that certainly belonged to a process that has exited. */
 pid_t dead_pid(void);
 

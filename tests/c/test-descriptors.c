@@ -95,29 +95,6 @@ static bool marks_supported(const char *test)
 	return ok;
 }
 
-/* The number of this process's inotify descriptor, or -1. */
-static int inotify_fd(void)
-{
-	char link[PATH_MAX], target[64];
-	struct dirent *e;
-	DIR *d = opendir("/proc/self/fd");
-	int found = -1;
-	ssize_t n;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d))) {
-		snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
-		n = readlink(link, target, sizeof target - 1);
-		if (n > 0) {
-			target[n] = '\0';
-			if (!strcmp(target, "anon_inode:inotify"))
-				found = atoi(e->d_name);
-		}
-	}
-	closedir(d);
-	return found;
-}
-
 /* The inotify descriptor a timed wait keeps for the next one is closed and its number given
  * to an empty pipe: the next timed wait neither reads the pipe (it would block for ever) nor
  * closes it, and gives up at its timeout. */
@@ -135,7 +112,7 @@ START_TEST(kept_inotify_replaced_by_a_pipe)
 		return;
 	}
 	ck_assert_int_eq(pidlock_acquire(tpath("i.lock"), 0, 50, &l, NULL), -EAGAIN);
-	ifd = inotify_fd();
+	ifd = fd_linking_to("anon_inode:inotify");
 	ck_assert_int_ge(ifd, 0);
 	ck_assert_int_eq(pipe(p), 0);
 	ck_assert_int_eq(dup2(p[0], ifd), ifd); /* closes the inotify descriptor */
@@ -156,13 +133,10 @@ END_TEST
 START_TEST(waiter_descriptors_closed_behind_its_back)
 {
 	pid_t holder = start_holder(tpath("w.lock"), 0, false);
-	char link[PATH_MAX], target[PATH_MAX], buf[64];
+	char buf[64];
 	pidlock_waiter *w;
 	pidlock *l = NULL;
-	struct dirent *e;
-	int efd, lfd = -1, other, p[2];
-	ssize_t n;
-	DIR *d;
+	int efd, lfd, other, p[2];
 
 	if (!marks_supported("waiter_descriptors_closed_behind_its_back")) {
 		stop_holder(holder);
@@ -171,18 +145,7 @@ START_TEST(waiter_descriptors_closed_behind_its_back)
 	ck_assert_int_eq(pidlock_waiter_new(tpath("w.lock"), 0, &w), 0);
 	ck_assert_int_eq(pidlock_waiter_try(w, &l, NULL), -EAGAIN);
 	efd = pidlock_waiter_fd(w);
-	d = opendir("/proc/self/fd");
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d))) {
-		snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
-		n = readlink(link, target, sizeof target - 1);
-		if (n > 0) {
-			target[n] = '\0';
-			if (!strcmp(target, tpath("w.lock")))
-				lfd = atoi(e->d_name);
-		}
-	}
-	closedir(d);
+	lfd = fd_linking_to(tpath("w.lock"));
 	ck_assert_int_ge(lfd, 0);
 	write_file(tpath("precious"), "precious\n");
 	other = open(tpath("precious"), O_RDWR | O_CLOEXEC);

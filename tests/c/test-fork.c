@@ -16,14 +16,6 @@
 
 #include "helpers.h"
 
-static long long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
-}
-
 /* A process that acquires @path, forks a worker that keeps the descriptor and sleeps, waits
  * for a byte on @go, releases, then sleeps itself; returns it (the worker is its child and
  * goes with it: the worker dies of SIGKILL when the owner is killed, by PR_SET_PDEATHSIG). */

@@ -10,13 +10,6 @@
 
 #include "helpers.h"
 
-static long long now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
-}
-
 /* A holder that keeps the lock @ms milliseconds, then releases (or dies). */
 static pid_t hold_for(const char *path, unsigned flags, int ms, bool die)
 {
