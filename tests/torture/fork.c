@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,13 +227,21 @@ static void check_cloexec(void)
 		_exit(127);
 	}
 	close(to_child[0]);
+	signal(SIGPIPE, SIG_IGN); /* a child whose exec failed is reported below, not by a signal */
 	if (pidlock_release(l) < 0)
 		tt_fail("cloexec: release failed");
 	/* If the exec'd program had kept the descriptor, it would hold the lock now. */
 	expect_holder("cloexec: released while an exec'd child lives", 0);
-	write_int(to_child[1], 0);
+	if (write(to_child[1], "", 1) != 1 && !getenv("PIDLOCK_EMULATED"))
+		tt_fail("cloexec: the exec'd program is gone early");
 	close(to_child[1]);
 	st = tt_wait(child);
+	if (st == 127 && getenv("PIDLOCK_EMULATED")) {
+		/* Under qemu-user the exec'd program is an i386 one, which this kernel refuses. */
+		printf("fork cloexec: not run under an emulator (the exec'd i386 program cannot "
+		       "start)\n");
+		return;
+	}
 	if (st != 0)
 		tt_fail("cloexec: the exec'd program %s", st == 1 ? "had the lock file open" : "failed");
 	printf("fork cloexec: an exec'd program has no descriptor of the lock and does not hold it "
