@@ -109,11 +109,10 @@ off_t pidlock__new_mark(void)
 	return (off_t)(MARK_BASE | (n & MARK_ID));
 }
 
-/* Whether the handle's descriptor still is the open file it locked. */
-static bool still_ours(const pidlock *l)
-{
-	return lseek(l->fd, 0, SEEK_CUR) == l->mark;
-}
+/* Whether @fd still is the open file that got @mark (0 where the file system refused the
+ * mark: the offset of our open file stays 0, since pread and pwrite never move it, so a closed
+ * descriptor is still told). */
+static bool marked(int fd, off_t mark) { return lseek(fd, 0, SEEK_CUR) == mark; }
 
 /* A child that adopts the lock (pidlock_update()) moves the mark of the open file it shares
  * with its parent, keeping the handle's part: the parent learns of the adoption from its own
@@ -243,7 +242,8 @@ static int settle(struct pidlock_try *t, bool created)
  * number reused (a waiter keeps it between calls): that one is only forgotten. */
 static void drop(struct pidlock_try *t)
 {
-	if (t->fd >= 0 && (t->mark == 0 || lseek(t->fd, 0, SEEK_CUR) == t->mark))
+	/* Unmarked (a FIFO, a file system that refused the mark): nothing to tell it by. */
+	if (t->fd >= 0 && (t->mark == 0 || marked(t->fd, t->mark)))
 		close(t->fd);
 	t->fd = -1;
 }
@@ -258,7 +258,7 @@ int pidlock__try(struct pidlock_try *t)
 		created = false;
 		/* A descriptor kept from an earlier try (a waiter's, between calls) is used only
 		 * while its mark shows it is still ours; else it is forgotten, not closed. */
-		if (t->fd >= 0 && lseek(t->fd, 0, SEEK_CUR) != t->mark)
+		if (t->fd >= 0 && !marked(t->fd, t->mark))
 			t->fd = -1;
 		if (t->fd < 0) {
 			t->fd = open_lockfile(l, &created);
@@ -274,10 +274,9 @@ int pidlock__try(struct pidlock_try *t)
 		r = lock_fd(t->fd);
 		if (r == -EAGAIN) {
 			c = conflict(t->fd, true);
-			t->busy = c == F_RDLCK;
 			if (c == F_UNLCK)
 				continue; /* let go between the two calls */
-			return t->busy ? -EBUSY : -EAGAIN;
+			return c == F_RDLCK ? -EBUSY : -EAGAIN;
 		}
 		if (r == 0 && fstat(t->fd, &t->st) < 0)
 			r = -errno;
@@ -299,7 +298,6 @@ int pidlock__try(struct pidlock_try *t)
 			/* Not ours to take: let go of the lock, keep the descriptor to read the
 			 * holder from and to watch. */
 			unlock_fd(t->fd);
-			t->busy = false;
 			return -EAGAIN;
 		}
 		r = settle(t, created);
@@ -318,12 +316,10 @@ int pidlock__try(struct pidlock_try *t)
  * try opens the path again. */
 bool pidlock__try_moved(struct pidlock_try *t)
 {
-	struct stat st;
-
 	if (t->fd < 0)
 		return false;
-	if (fstat(t->fd, &t->st) == 0 && t->st.st_nlink > 0 && lstat(t->l->real, &st) == 0 &&
-	    st.st_dev == t->st.st_dev && st.st_ino == t->st.st_ino)
+	if (fstat(t->fd, &t->st) == 0 && t->st.st_nlink > 0 &&
+	    path_names(t->l->real, t->st.st_dev, t->st.st_ino))
 		return false;
 	drop(t);
 	return true;
@@ -393,10 +389,10 @@ int pidlock_release(pidlock *l)
 	if (now != l->mark) {
 		/* A child adopted the lock: this copy is only closed. Anything else is a
 		 * descriptor closed behind our back: not ours to close. */
-		if (is_adoption(now, l->mark) && close(l->fd) < 0 && errno != EINTR)
-			r = -errno;
-		else if (!is_adoption(now, l->mark))
+		if (!is_adoption(now, l->mark))
 			r = -EBADFD;
+		else if (close(l->fd) < 0 && errno != EINTR)
+			r = -errno;
 		free(l);
 		return r;
 	}
@@ -437,7 +433,7 @@ int pidlock_update(pidlock *l)
 
 	if (!l)
 		return -EINVAL;
-	if (!still_ours(l) || fstat(l->fd, &st) < 0)
+	if (!marked(l->fd, l->mark) || fstat(l->fd, &st) < 0)
 		return -EBADFD;
 	/* Released by the parent before this child's update: the file removed, or (kept file)
 	 * the lock let go for every copy and perhaps taken by another process since. Writing our
@@ -462,7 +458,7 @@ int pidlock_check(const pidlock *l)
 {
 	if (!l)
 		return -EINVAL;
-	return still_ours(l) ? 0 : -EBADFD;
+	return marked(l->fd, l->mark) ? 0 : -EBADFD;
 }
 
 int pidlock_fd(const pidlock *l) { return l ? l->fd : -EINVAL; }

@@ -41,7 +41,7 @@ struct pidlock {
 	pid_t pid;          /* the PID this handle last wrote */
 	dev_t dev;          /* identity of the locked file, to never touch another one */
 	ino_t ino;
-	off_t mark;         /* the open file's offset: its identity (lock.c, still_ours()) */
+	off_t mark;         /* the open file's offset: its identity (lock.c, marked()) */
 	unsigned gen;       /* fork generation that created (or adopted) the handle */
 	unsigned forks;     /* forks made by this process before that */
 	const char *real;   /* the path every call after acquire uses: absolute, no symlinks */
@@ -82,7 +82,6 @@ struct pidlock_try {
 	int fd;             /* the file opened by the last try, kept while it is held */
 	off_t mark;         /* its offset: the identity of that open file (lock.c) */
 	struct stat st;     /* its state at that try */
-	bool busy;          /* the last conflict was a reader's lock, not a holder's */
 	struct pidlock_made made;
 };
 PIDLOCK_HIDDEN off_t pidlock__new_mark(void);

@@ -269,17 +269,19 @@ START_TEST(raw_clone_child_is_a_copy) { raw_child_is_a_copy(1); }
 END_TEST
 
 /* The daemonize flow in the wrong order: the parent releases before the child's update. The
- * file is gone and the lock with it; the child's update says so instead of writing its PID
- * into a dead file while a second instance starts. */
-START_TEST(update_after_parent_released_fails)
+ * child's update must say so (-ESTALE) instead of writing its PID into a dead file while a
+ * second instance starts. Unlinking: the file and the lock are gone. Kept file: the file
+ * stays, but the parent's release let the lock go for every copy, and a second instance took
+ * it; the child must not claim it. */
+static void update_after_parent_released(const char *path, unsigned flags)
 {
 	pidlock *l;
 	int status, p[2];
 	char c;
-	pid_t child;
+	pid_t child, second = 0;
 
 	ck_assert_int_eq(pipe(p), 0);
-	ck_assert_int_eq(pidlock_acquire(tpath("d.lock"), 0, 0, &l, NULL), 0);
+	ck_assert_int_eq(pidlock_acquire(path, flags, 0, &l, NULL), 0);
 	child = fork();
 	ck_assert_int_ge(child, 0);
 	if (child == 0) {
@@ -288,38 +290,28 @@ START_TEST(update_after_parent_released_fails)
 		_exit(pidlock_update(l) == -ESTALE ? 0 : 1);
 	}
 	ck_assert_int_eq(pidlock_release(l), 0);
+	if (flags & PIDLOCK_KEEP_FILE)
+		second = start_holder(path, flags, false);
 	ck_assert_int_eq(write(p[1], "g", 1), 1);
 	ck_assert_int_eq(waitpid(child, &status, 0), child);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	ck_assert(!exists(tpath("d.lock")));
+	if (flags & PIDLOCK_KEEP_FILE) {
+		ck_assert_int_eq(pidlock_read_pid(path), second);
+		stop_holder(second);
+	} else {
+		ck_assert(!exists(path));
+	}
+}
+
+START_TEST(update_after_parent_released_fails)
+{
+	update_after_parent_released(tpath("d.lock"), 0);
 }
 END_TEST
 
-/* The same with a kept file: the file stays, but the parent's release let the lock go for
- * every copy, and a second instance took it; the child's update must not claim it. */
 START_TEST(update_after_parent_released_keep_file_fails)
 {
-	pidlock *l;
-	int status, p[2];
-	char c;
-	pid_t child, second;
-
-	ck_assert_int_eq(pipe(p), 0);
-	ck_assert_int_eq(pidlock_acquire(tpath("k.lock"), PIDLOCK_KEEP_FILE, 0, &l, NULL), 0);
-	child = fork();
-	ck_assert_int_ge(child, 0);
-	if (child == 0) {
-		if (read(p[0], &c, 1) != 1)
-			_exit(2);
-		_exit(pidlock_update(l) == -ESTALE ? 0 : 1);
-	}
-	ck_assert_int_eq(pidlock_release(l), 0);
-	second = start_holder(tpath("k.lock"), PIDLOCK_KEEP_FILE, false);
-	ck_assert_int_eq(write(p[1], "g", 1), 1);
-	ck_assert_int_eq(waitpid(child, &status, 0), child);
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	ck_assert_int_eq(pidlock_read_pid(tpath("k.lock")), second);
-	stop_holder(second);
+	update_after_parent_released(tpath("k.lock"), PIDLOCK_KEEP_FILE);
 }
 END_TEST
 
