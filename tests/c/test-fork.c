@@ -17,7 +17,7 @@
 #include "helpers.h"
 
 /* A process that acquires @path, forks a worker that keeps the descriptor and sleeps, waits
- * for a byte on @go, releases, then sleeps itself; returns it (the worker is its child and
+ * for a byte on @go, releases 200 ms later (so the waiter is already waiting), then sleeps; returns it (the worker is its child and
  * goes with it: the worker dies of SIGKILL when the owner is killed, by PR_SET_PDEATHSIG). */
 static pid_t owner_with_worker(const char *path, unsigned flags, int go, int ready)
 {
@@ -40,6 +40,7 @@ static pid_t owner_with_worker(const char *path, unsigned flags, int go, int rea
 		}
 		if (write(ready, &c, 1) != 1 || read(go, &c, 1) != 1)
 			_exit(1);
+		usleep(200000); /* the waiter is asleep on the file by now */
 		pidlock_release(l);
 		for (;;)
 			pause();
@@ -67,7 +68,7 @@ static void worker_copy_does_not_keep_lock(unsigned flags, int timeout)
 	t0 = now_ms();
 	r = pidlock_acquire(tpath("f.lock"), flags, timeout, &l, NULL);
 	printf("fork: flags %u timeout %d: taken %lld ms after the owner's release (worker alive)\n",
-	       flags, timeout, now_ms() - t0);
+	       flags, timeout, now_ms() - t0 - 200);
 	ck_assert_int_eq(r, 0);
 	ck_assert_int_eq(pidlock_read_pid(tpath("f.lock")), getpid());
 	pidlock_release(l);
