@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 #define PIDLOCK_VERSION_MAJOR 1
-#define PIDLOCK_VERSION_MINOR 1
+#define PIDLOCK_VERSION_MINOR 2
 #define PIDLOCK_VERSION_PATCH 0
 #define PIDLOCK_VERSION_NUMBER \
 	(PIDLOCK_VERSION_MAJOR * 10000 + PIDLOCK_VERSION_MINOR * 100 + PIDLOCK_VERSION_PATCH)
@@ -270,6 +270,15 @@ PIDLOCK_API int pidlock_waiter_fd(const pidlock_waiter *waiter);
 PIDLOCK_API int pidlock_waiter_try(pidlock_waiter *waiter, pidlock **ret_lock, pid_t *ret_holder);
 /** Stop waiting: closes the waiter's descriptors and frees it. NULL is accepted. */
 PIDLOCK_API void pidlock_waiter_free(pidlock_waiter *waiter);
+
+/**
+ * Since 1.2. The sentence that explains the last failure of a pidlock call in the calling
+ * thread: which directory, file or process, and what is wrong with it (for example "directory
+ * /tmp/x belongs to uid 65534, not to root or the caller"), worded once here for the command
+ * and every binding. Calls that fail with nothing more to say than pidlock_strerror() leave
+ * NULL. Valid until the thread's next pidlock call.
+ */
+PIDLOCK_API const char *pidlock_last_error(void);
 
 /** For __attribute__((cleanup)): releases *lockp and sets it to NULL. */
 PIDLOCK_API void pidlock_releasep(pidlock **lockp);

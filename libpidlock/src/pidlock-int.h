@@ -48,6 +48,27 @@ struct pidlock {
 	char path[];        /* as given; the real path follows its NUL */
 };
 
+/* ident.c: is this descriptor still ours, and who owns the lock (the lock's range is the
+ * mark; the layout is drawn there). */
+struct pidlock_lockline {  /* one "lock:" line of a /proc/PID/fdinfo/FD file */
+	bool ofd, flock, write;
+	pid_t pid;              /* the line's PID field: the locker for flock, -1 for OFD */
+	unsigned long long ino;
+	long long end;          /* last byte locked, -1 for EOF */
+	pid_t owner;            /* OFD: from our tag (0 when untagged); flock: the locker */
+	unsigned id;            /* OFD: the handle id from our tag */
+};
+PIDLOCK_HIDDEN long long pidlock__tag(pid_t owner, unsigned id);
+PIDLOCK_HIDDEN bool pidlock__tag_parse(long long tag, pid_t *owner, unsigned *id);
+PIDLOCK_HIDDEN unsigned pidlock__new_id(void);
+PIDLOCK_HIDDEN int pidlock__fdinfo_locks(int dirfd, const char *name,
+					 struct pidlock_lockline *lines, int max);
+PIDLOCK_HIDDEN int pidlock__ident(int fd, dev_t dev, ino_t ino, unsigned id, pid_t *owner);
+
+/* reason.c: the sentence behind the last failure, per thread (pidlock_last_error()). */
+PIDLOCK_HIDDEN void pidlock__explain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+PIDLOCK_HIDDEN void pidlock__explain_clear(void);
+
 /* fork.c: who we are, without a syscall per call, kept right across every kind of fork. */
 PIDLOCK_HIDDEN pid_t pidlock__self(void);
 PIDLOCK_HIDDEN unsigned pidlock__generation(void);
