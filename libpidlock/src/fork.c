@@ -14,7 +14,6 @@
 static unsigned generation;     /* bumped once in every child, when the library notices it */
 static unsigned forks;          /* fork() calls of this process (pthread_atfork) */
 static pid_t known_pid;         /* the PID last seen; copied into a child, unlike the page */
-static unsigned euid_seen;      /* the caller's euid at the last check, + 1 (0: none yet) */
 static pid_t *page;             /* the wiped page's PID, or NULL where it cannot be had */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -84,17 +83,6 @@ unsigned pidlock__generation(void)
 
 unsigned pidlock__forks(void) { return PL_LOAD(&forks); }
 
-/* Whether @uid is the caller's effective user. The last answer is remembered so that the
- * common case, a file of the caller's own, costs no geteuid() per acquire; a process that has
- * since changed its euid pays one call when the owner differs from the remembered one. The
- * only miss: a file owned by the euid a process had before it changed it. */
-bool pidlock__is_euid(uid_t uid)
-{
-	unsigned seen = PL_LOAD(&euid_seen);
-
-	if (seen != 0 && (uid_t)(seen - 1) == uid)
-		return true;
-	seen = (unsigned)geteuid() + 1;
-	PL_STORE(&euid_seen, seen);
-	return (uid_t)(seen - 1) == uid;
-}
+/* Whether @uid is the caller's effective user, asked of the kernel every time: a process that
+ * changes its euid (seteuid() and back) must not go on trusting the other user's files. */
+bool pidlock__is_euid(uid_t uid) { return geteuid() == uid; }
