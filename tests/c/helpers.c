@@ -5,15 +5,51 @@
 #include <ftw.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
+
+/* Skips counted in a shared page made before Check forks its children. */
+static int *skips;
+
+void skips_start(void)
+{
+	void *p = mmap(NULL, sizeof *skips, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		       -1, 0);
+
+	if (p == MAP_FAILED) {
+		perror("skips_start: mmap");
+		exit(EXIT_FAILURE);
+	}
+	skips = p;
+}
+
+int skips_counted(void)
+{
+	return skips ? __atomic_load_n(skips, __ATOMIC_SEQ_CST) : 0;
+}
+
+void skip_test(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("skipped ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	if (skips)
+		__atomic_add_fetch(skips, 1, __ATOMIC_SEQ_CST);
+}
 
 char tdir[PATH_MAX];
 static char tbuf[4][PATH_MAX];

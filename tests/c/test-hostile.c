@@ -99,7 +99,7 @@ START_TEST(other_users_file_refused)
 	char buf[64];
 
 	if (geteuid() != 0) {
-		printf("skipped other_users_file_refused: needs root to chown\n");
+		skip_test("other_users_file_refused: needs root to chown");
 		return;
 	}
 	write_file(tpath("theirs"), "1\n");
@@ -122,7 +122,7 @@ static int acquire_errno(void *path)
 START_TEST(unwritable_location)
 {
 	if (geteuid() != 0) {
-		printf("skipped unwritable_location: needs root to become nobody\n");
+		skip_test("unwritable_location: needs root to become nobody");
 		return;
 	}
 	ck_assert_int_eq(mkdir(tpath("ro"), 0755), 0);
@@ -155,7 +155,7 @@ static int on_private_tmpfs(const char *dir, const char *opts, unsigned long fla
 	}
 	waitpid(child, &status, 0);
 	if (WEXITSTATUS(status) == 77)
-		printf("skipped: cannot mount a tmpfs here (not root?)\n");
+		skip_test("%s: cannot mount a tmpfs here (not root?)", dir);
 	return WEXITSTATUS(status);
 }
 

@@ -55,7 +55,7 @@ START_TEST(root_gets_run_in_every_environment)
 	char first[PATH_MAX];
 
 	if (geteuid() != 0) {
-		printf("skipped root_gets_run_in_every_environment: not root\n");
+		skip_test("root_gets_run_in_every_environment: not root");
 		return;
 	}
 	ck_assert_int_eq(same_everywhere(first, sizeof first), 0);

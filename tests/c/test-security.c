@@ -19,7 +19,7 @@ static bool root_or_skip(const char *test)
 {
 	if (geteuid() == 0)
 		return true;
-	printf("skipped %s: needs root to act as another user\n", test);
+	skip_test("%s: needs root to act as another user", test);
 	return false;
 }
 
