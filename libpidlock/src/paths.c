@@ -3,21 +3,27 @@
  * A lock is only as safe as the directories above it: whoever may rename or delete entries of
  * one of them can delete a live lock file (and a second instance starts), or put a file of
  * their own in its place (and status reports their process, stop signals it). So every
- * directory on the way must belong to root or the caller and be writable by nobody else,
- * unless sticky like /tmp (there others may add names but not touch ours), and a symbolic
- * link is followed only when root or the caller made it. That is systemd's CHASE_SAFE rule for
- * PIDFile=, walked one component at a time with lstat(). Checking and then using a path is
- * safe here because the check itself proves that nobody else can change what was checked.
+ * directory on the way must be one that only root and the caller can change:
+ *   - it belongs to root or the caller;
+ *   - nobody else may write to it: not others, and not its group unless only root and the
+ *     caller can be in that group (root's group, or the caller's user private group:
+ *     trusted_group()); a sticky directory like /tmp is fine whoever may write to it, since
+ *     there others may add names but not touch ours;
+ *   - a symbolic link on the way is followed only when root or the caller made it.
+ * The lock file itself must be the caller's, with one link, and writable by nobody else under
+ * the same group rule. (systemd's CHASE_SAFE, for comparison, only compares the owners of
+ * consecutive components; Postfix's safe_open checks the owner and link count of the file.)
+ * The walk goes one component at a time with lstat(). Checking and then using a path is safe
+ * here because the check itself proves that nobody else can change what was checked.
  *
- * The walk costs a syscall per directory, so its result for the last directory is kept and
- * reused while one stat() shows the same directory with the same owner and mode: a directory
- * that only root or the caller can change stays as safe as it was proven unless they change
- * it, and removing it and letting another user make one with the same name shows up as
- * another inode or owner. */
+ * Nothing is remembered between calls: every acquire, every probe and every retry of a wait
+ * walks the whole path again (a few lstat() calls, about a microsecond each). A remembered
+ * answer would keep trusting a directory after an ancestor of it was opened to other users,
+ * where a fresh process refuses; systemd, libbsd and Postfix remember nothing either. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
-#include <pthread.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,24 +63,94 @@ int pidlock__check_path(const char *path)
 	return 0;
 }
 
+/* A refusal's sentence: into @why when the caller gave one (pidlock_check_path()), and always
+ * as the thread's last error (pidlock_last_error()), so both read the same. */
 static void say(char *why, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void say(char *why, size_t size, const char *fmt, ...)
 {
+	char sentence[PATH_MAX + 128];
 	va_list ap;
 
-	if (!why || size == 0)
-		return;
 	va_start(ap, fmt);
 	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): va_start just above */
-	vsnprintf(why, size, fmt, ap);
+	vsnprintf(sentence, sizeof sentence, fmt, ap);
 	va_end(ap);
+	pidlock__explain("%s", sentence);
+	if (why && size > 0)
+		snprintf(why, size, "%s", sentence);
 }
 
 static bool trusted_owner(uid_t uid) { return uid == 0 || pidlock__is_euid(uid); }
 
+/* Whether a local user other than root and @uid has @gid as primary group (/etc/passwd, the
+ * file useradd writes; a group given to users only by a network directory is judged by the
+ * member list alone). Unreadable counts as yes. */
+static bool others_primary(gid_t gid, uid_t uid)
+{
+	char buf[4096];
+	struct passwd pw, *found;
+	bool other = false;
+	FILE *f = fopen("/etc/passwd", "re");
+
+	if (!f)
+		return true;
+	while (!other && fgetpwent_r(f, &pw, buf, sizeof buf, &found) == 0)
+		other = pw.pw_gid == gid && pw.pw_uid != uid && pw.pw_uid != 0;
+	fclose(f);
+	return other;
+}
+
+/* Whether only root and the caller can be in group @gid: root's group, or the caller's user
+ * private group. That is the group named as the caller, which is the caller's primary group,
+ * lists no other member and is no other local user's primary group: the rule pam_umask's
+ * usergroups option uses before giving a user umask 002, and what `useradd -U` (the default
+ * on Debian, Ubuntu and Fedora) makes. Such a user's directories are 0775 and safe. Any doubt
+ * (a lookup that fails) counts as other members. */
+static bool trusted_group(gid_t gid)
+{
+	char pwbuf[4096], grbuf[8192];
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	uid_t euid = geteuid();
+	char **m;
+
+	if (gid == 0)
+		return true;
+	if (getpwuid_r(euid, &pw, pwbuf, sizeof pwbuf, &pwp) != 0 || !pwp || pw.pw_gid != gid)
+		return false;
+	if (getgrgid_r(gid, &gr, grbuf, sizeof grbuf, &grp) != 0 || !grp ||
+	    strcmp(gr.gr_name, pw.pw_name) != 0)
+		return false;
+	for (m = gr.gr_mem; m && *m; m++)
+		if (strcmp(*m, pw.pw_name) != 0)
+			return false;
+	return !others_primary(gid, euid);
+}
+
+/* Whether anyone but root and the caller may write to what @st describes (its owner is
+ * checked apart). */
+static bool others_write(const struct stat *st)
+{
+	if (st->st_mode & S_IWOTH)
+		return true;
+	return (st->st_mode & S_IWGRP) && !trusted_group(st->st_gid);
+}
+
+/* Who, besides root and the caller, may write to what @st describes, for a sentence. */
+static const char *writers(const struct stat *st, char *buf, size_t size)
+{
+	if (st->st_mode & S_IWOTH)
+		return "other users";
+	snprintf(buf, size, "group %u, which users other than root and the caller may be in",
+		 (unsigned)st->st_gid);
+	return buf;
+}
+
 /* What makes a directory (or a link in one) unsafe, or 0. */
 static int dir_problem(const char *path, const struct stat *st, char *why, size_t size)
 {
+	char who[96];
+
 	if (S_ISLNK(st->st_mode)) {
 		if (trusted_owner(st->st_uid))
 			return 0;
@@ -91,9 +167,9 @@ static int dir_problem(const char *path, const struct stat *st, char *why, size_
 		    (unsigned)st->st_uid);
 		return -EPERM;
 	}
-	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(st->st_mode & S_ISVTX)) {
-		say(why, size, "directory %s is writable by other users (mode %04o) and not sticky",
-		    path, (unsigned)(st->st_mode & 07777));
+	if (!(st->st_mode & S_ISVTX) && others_write(st)) {
+		say(why, size, "directory %s is writable by %s (mode %04o) and not sticky", path,
+		    writers(st, who, sizeof who), (unsigned)(st->st_mode & 07777));
 		return -EPERM;
 	}
 	return 0;
@@ -102,6 +178,8 @@ static int dir_problem(const char *path, const struct stat *st, char *why, size_
 int pidlock__file_problem(const struct stat *st, bool existing, char *why, size_t size,
 			  const char *path)
 {
+	char who[96];
+
 	if (S_ISDIR(st->st_mode))
 		return -EISDIR;
 	if (!S_ISREG(st->st_mode)) {
@@ -120,56 +198,12 @@ int pidlock__file_problem(const struct stat *st, bool existing, char *why, size_
 		    (unsigned long)st->st_nlink);
 		return -EPERM;
 	}
-	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
-		say(why, size, "file %s is writable by other users (mode %04o)", path,
-		    (unsigned)(st->st_mode & 07777));
+	if (others_write(st)) {
+		say(why, size, "file %s is writable by %s (mode %04o)", path,
+		    writers(st, who, sizeof who), (unsigned)(st->st_mode & 07777));
 		return -EPERM;
 	}
 	return 0;
-}
-
-/* The last directory proven safe, shared by the threads of a process. */
-static struct {
-	pthread_mutex_t lock;
-	char given[PATH_MAX];   /* the directory as the absolute path spelled it */
-	char real[PATH_MAX];    /* the same, symlinks resolved */
-	dev_t dev;
-	ino_t ino;
-	uid_t uid;
-	mode_t mode;
-	unsigned gen;
-} cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static bool cached(const char *given, char *real)
-{
-	struct stat st;
-	bool hit = false;
-
-	pthread_mutex_lock(&cache.lock);
-	/* stat() of the path as given, links followed: a link on the way that now leads
-	 * elsewhere (retargeted by root or the caller) is a miss, and walked again. */
-	if (cache.gen != 0 && cache.gen == pidlock__generation() + 1 &&
-	    !strcmp(cache.given, given) && stat(given, &st) == 0 && st.st_dev == cache.dev &&
-	    st.st_ino == cache.ino && st.st_uid == cache.uid && st.st_mode == cache.mode &&
-	    trusted_owner(st.st_uid)) {
-		strcpy(real, cache.real);
-		hit = true;
-	}
-	pthread_mutex_unlock(&cache.lock);
-	return hit;
-}
-
-static void remember(const char *given, const char *real, const struct stat *st)
-{
-	pthread_mutex_lock(&cache.lock);
-	strcpy(cache.given, given);
-	strcpy(cache.real, real);
-	cache.dev = st->st_dev;
-	cache.ino = st->st_ino;
-	cache.uid = st->st_uid;
-	cache.mode = st->st_mode;
-	cache.gen = pidlock__generation() + 1;
-	pthread_mutex_unlock(&cache.lock);
 }
 
 void pidlock__unmake(struct pidlock_made *made, bool remove)
@@ -240,7 +274,7 @@ static int append(char *buf, const char *name, size_t len)
 /* Walks @dir (absolute) from the root, proving each component safe; @real receives it with
  * symlinks resolved. Missing directories are made with @create, else -ENOENT. */
 static int walk(const char *dir, char *real, bool create, struct pidlock_made *made, char *why,
-		size_t size, struct stat *last)
+		size_t size)
 {
 	char rest[PATH_MAX], target[PATH_MAX];
 	const char *p, *end;
@@ -252,9 +286,9 @@ static int walk(const char *dir, char *real, bool create, struct pidlock_made *m
 		return -ENAMETOOLONG;
 	strcpy(rest, dir);
 	real[0] = '\0';
-	if (lstat("/", last) < 0)
+	if (lstat("/", &st) < 0)
 		return -errno;
-	if ((r = dir_problem("/", last, why, size)) < 0)
+	if ((r = dir_problem("/", &st, why, size)) < 0)
 		return r;
 	p = rest;
 	for (;;) {
@@ -306,7 +340,6 @@ static int walk(const char *dir, char *real, bool create, struct pidlock_made *m
 				*strrchr(real, '/') = '\0';
 			continue;
 		}
-		*last = st;
 		p = end;
 	}
 	if (!real[0])
@@ -336,34 +369,50 @@ static int absolute(const char *path, char *abs)
 	return 0;
 }
 
+/* Splits absolute @abs into its directory (@dir, "/" for the root) and its last name. */
+static const char *split(const char *abs, char *dir)
+{
+	const char *slash = strrchr(abs, '/');
+
+	memcpy(dir, abs, (size_t)(slash - abs));
+	dir[slash - abs] = '\0';
+	if (!dir[0])
+		strcpy(dir, "/");
+	return slash + 1;
+}
+
 int pidlock__resolve(const char *path, char *real, bool create, struct pidlock_made *made,
 		     char *why, size_t size)
 {
-	char abs[PATH_MAX], dir[PATH_MAX], *slash;
-	struct stat last;
+	char abs[PATH_MAX], dir[PATH_MAX];
 	const char *name;
 	int r;
 
 	if ((r = absolute(path, abs)) < 0)
 		return r;
-	slash = strrchr(abs, '/');
-	name = slash + 1;
-	memcpy(dir, abs, (size_t)(slash - abs));
-	dir[slash - abs] = '\0';
-	if (!dir[0])
-		strcpy(dir, "/");
-	if (!cached(dir, real)) {
-		r = walk(dir, real, create, made, why, size, &last);
-		if (r < 0)
-			return r;
-		remember(dir, real, &last);
-	}
+	name = split(abs, dir);
+	r = walk(dir, real, create, made, why, size);
+	if (r < 0)
+		return r;
 	if (strlen(real) + 1 + strlen(name) >= PATH_MAX)
 		return -ENAMETOOLONG;
 	if (strcmp(real, "/") != 0)
 		strcat(real, "/");
 	strcat(real, name);
 	return 0;
+}
+
+int pidlock__recheck(const char *real)
+{
+	char dir[PATH_MAX], again[PATH_MAX];
+	struct pidlock_made none = { 0 };
+
+	if (real[0] != '/' || strlen(real) >= PATH_MAX)
+		return -EINVAL;
+	split(real, dir);
+	/* Links on the way (root's or the caller's, made since) are followed and their targets
+	 * proven too, as the open of @real will follow them. */
+	return walk(dir, again, false, &none, NULL, 0);
 }
 
 int pidlock_check_path(const char *path, char *why, size_t size)
@@ -375,6 +424,7 @@ int pidlock_check_path(const char *path, char *why, size_t size)
 
 	if (why && size > 0)
 		why[0] = '\0';
+	pidlock__explain_clear();
 	if ((r = pidlock__check_path(path)) < 0)
 		return r;
 	r = pidlock__resolve(path, real, false, &none, why, size);

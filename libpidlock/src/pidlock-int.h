@@ -75,12 +75,14 @@ PIDLOCK_HIDDEN unsigned pidlock__generation(void);
 PIDLOCK_HIDDEN unsigned pidlock__forks(void);
 PIDLOCK_HIDDEN bool pidlock__is_euid(uid_t uid);
 
-/* pidfile.c: the "PID\n" content and what a PID says about a process. */
+/* pidfile.c: the "PID\n" content. */
 PIDLOCK_HIDDEN int pidlock__parse_pid(const char *buf, size_t len);
 PIDLOCK_HIDDEN int pidlock__read_pid_fd(int fd);
 PIDLOCK_HIDDEN int pidlock__write_pid(int fd, pid_t pid, bool truncate_first, bool sync);
 PIDLOCK_HIDDEN int pidlock__open_errno(void);
 PIDLOCK_HIDDEN int pidlock__open_existing(const char *path, int mode, struct stat *st);
+
+/* holder.c: which process the kernel shows holding the lock (the rule is written there). */
 PIDLOCK_HIDDEN int pidlock__pid_holds(pid_t pid, dev_t dev, ino_t ino);
 PIDLOCK_HIDDEN pid_t pidlock__verified_holder(int fd, const struct stat *st);
 PIDLOCK_HIDDEN pid_t pidlock__pid_only_holder(int fd, const struct stat *st);
@@ -96,6 +98,9 @@ struct pidlock_made {       /* directories one acquire made, removed again if it
 PIDLOCK_HIDDEN int pidlock__resolve(const char *path, char *real, bool create,
 				    struct pidlock_made *made, char *why, size_t size);
 PIDLOCK_HIDDEN void pidlock__unmake(struct pidlock_made *made, bool remove);
+/* Whether every directory above @real (a path pidlock__resolve() gave) is still safe, walked
+ * again: 0, or the refusal (-EPERM with its sentence, -ENOENT...). For a wait before each try. */
+PIDLOCK_HIDDEN int pidlock__recheck(const char *real);
 
 /* lock.c: one non-blocking try, shared by pidlock_acquire() and the waiter. */
 struct pidlock_try {
