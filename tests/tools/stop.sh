@@ -6,8 +6,12 @@ PIDLOCK=${1:?}
 HOLD=${2:?}
 f=$work/app/daemon.lock
 
-# Nothing to stop: no file, or a file nobody holds (whatever PID it names: never signalled).
+# Nothing to stop: no file, or a file nobody holds (whatever PID it names: never signalled;
+# the file is removed under its lock, so that status says "not running", 3). --oknodo
+# makes "nothing was running" a success, as with start-stop-daemon.
 expect 3 "$PIDLOCK" stop "$f"
+expect_err "pidlock: $f: not running"
+expect 0 "$PIDLOCK" stop --oknodo "$f"
 expect_err "pidlock: $f: not running"
 sleep 60 &
 bystander=$!
@@ -16,12 +20,36 @@ mkdir -p "$work/app"
 echo "$bystander" >"$f"
 expect 3 "$PIDLOCK" stop "$f"
 kill -0 "$bystander" || fail "stop signalled the PID of a file nobody holds"
+[ ! -e "$f" ] || fail "stop left the file nobody holds"
+expect 3 "$PIDLOCK" status "$f"
+echo "$bystander" >"$f"
+expect 0 "$PIDLOCK" stop --oknodo "$f"
+kill -0 "$bystander" || fail "stop signalled the PID of a file nobody holds"
+[ ! -e "$f" ] || fail "stop --oknodo left the file nobody holds"
 
-# SIGTERM honoured: 0, the holder died of it, and the lock is free.
+# SIGTERM honoured: 0, the holder died of it, the lock is free and its file gone: status
+# says 3 (not running), not 1 (a crash left the file).
 start sleep 60
 expect 0 "$PIDLOCK" stop "$f"
+[ -z "$err" ] || fail "a clean stop printed '$err'"
 reap "$pid" 143
-expect 1 "$PIDLOCK" status "$f"
+[ ! -e "$f" ] || fail "a clean stop left $f"
+expect 3 "$PIDLOCK" status "$f"
+start sleep 60
+expect 0 "$PIDLOCK" stop --oknodo --verbose "$f"
+expect_err_has "pidlock: sending SIGTERM to PID $pid (lock file: $f)"
+expect_err_has "pidlock: PID $pid released the lock after "
+expect_err_has "pidlock: removed $f"
+reap "$pid" 143
+
+# Every spelling of an option's value: --opt VALUE, --opt=VALUE, -o VALUE, -oVALUE.
+for opts in "--signal HUP" "--signal=HUP" "-s HUP" "-sHUP" "--signal=1 --timeout=5" \
+	"-s 1 -t 5" "-s1 -t5" "--timeout 5 --signal sighup"; do
+	start sleep 60
+	# shellcheck disable=SC2086
+	expect 0 "$PIDLOCK" stop $opts "$f"
+	reap "$pid" 129
+done
 
 # Other signals, by name or number.
 for sig in HUP sighup 1 SIGRTMIN+1; do
@@ -37,10 +65,10 @@ done
 # held before the command runs: wait until sleep, which inherits the ignored TERM, runs.)
 start sh -c 'trap "" TERM; exec sleep 60'
 until_ok grep -qx sleep "/proc/$pid/comm"
-expect 1 "$PIDLOCK" stop --timeout 0.3 "$f"
+expect 1 "$PIDLOCK" stop --timeout=0.3 "$f"
 expect_err_has "PID $pid still holds the lock 0.3 seconds after SIGTERM: sending SIGKILL"
 reap "$pid" 137
-expect 1 "$PIDLOCK" status "$f"
+expect 3 "$PIDLOCK" status "$f"
 
 # The holder's child inherited the lock descriptor and outlives it: the lock stays, and
 # stop refuses to signal anybody else under the holder's PID.
@@ -92,7 +120,7 @@ expect_err "pidlock: $work/link: Too many levels of symbolic links"
 start sleep 60
 for bad in "--signal 0" "--signal 65" "--signal 99999" "--signal FOO" "--signal SIG" \
 	"--signal RTMIN+99" "--signal -15" "--timeout abc" "--timeout -1" "--timeout 1e3" \
-	"--bogus"; do
+	"--bogus" "--timeout=" "-t" "--oknodo=1"; do
 	# shellcheck disable=SC2086
 	expect 2 "$PIDLOCK" stop $bad "$f"
 done
