@@ -52,7 +52,7 @@ if as_nobody true; then
 	chmod 0755 "$work"
 	# exec: $! must be the holder itself, not a subshell running the as_nobody function
 	(exec setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all \
-		"$PIDLOCK" run "$work/nobody/daemon.lock" -- sh -c \
+		"$(other_user_copy)" run "$work/nobody/daemon.lock" -- sh -c \
 		"echo $victim >'$work/nobody/daemon.lock'; exec sleep 60") &
 	holder=$!
 	remember "$holder"
@@ -85,5 +85,58 @@ if [ "$(id -u)" = 0 ] && unshare --pid --fork --mount-proc true 2>/dev/null; the
 	wait "$ns" 2>/dev/null || true
 else
 	echo "skipped: a child PID namespace (needs root and unshare)"
+fi
+# 5. File systems where the device in a lock line is not the one stat() gives: a btrfs
+# subvolume, and an overlay with a tmpfs upper layer over another file system. status prints,
+# and stop signals, the holder there as anywhere. Mounts are undone on every way out.
+mounts=""
+unmount_all() {
+	for p in $started; do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	wait 2>/dev/null || true
+	for m in $mounts; do # innermost first: each was put in front
+		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+	done
+	cleanup
+}
+trap unmount_all EXIT
+mounted() { mounts="$1 $mounts"; }
+holder_found_on() { # DIR WHAT: a holder of DIR/daemon.lock is printed and stopped
+	f=$1/daemon.lock
+	start sleep 60
+	expect 0 "$PIDLOCK" status "$f"
+	[ "$out" = "$pid" ] || fail "on $2 status printed '$out', not the holder $pid; $err"
+	expect 0 "$PIDLOCK" stop "$f"
+	reap "$pid" 143
+}
+can_mount() { [ "$(id -u)" = 0 ] && grep -qw "$1" /proc/filesystems; }
+
+if can_mount btrfs && command -v mkfs.btrfs >/dev/null && command -v btrfs >/dev/null; then
+	mkdir "$work/btrfs"
+	truncate -s 128M "$work/btrfs.img"
+	mkfs.btrfs -q "$work/btrfs.img" >/dev/null
+	mount -o loop "$work/btrfs.img" "$work/btrfs" || fail "cannot mount a btrfs image"
+	mounted "$work/btrfs" # a loop mount: unmounting frees the loop device too
+	btrfs -q subvolume create "$work/btrfs/sub" >/dev/null
+	holder_found_on "$work/btrfs" "btrfs"
+	holder_found_on "$work/btrfs/sub" "a btrfs subvolume"
+else
+	echo "skipped: btrfs (needs root, a kernel with btrfs, and mkfs.btrfs)"
+fi
+
+if can_mount overlay && can_mount tmpfs; then
+	mkdir "$work/lower" "$work/upper" "$work/overlay"
+	mount -t tmpfs -o mode=0755 tmpfs "$work/upper" || fail "cannot mount a tmpfs"
+	mounted "$work/upper"
+	mkdir "$work/upper/data" "$work/upper/work"
+	mount -t overlay overlay \
+		-o "lowerdir=$work/lower,upperdir=$work/upper/data,workdir=$work/upper/work" \
+		"$work/overlay" || fail "cannot mount an overlay"
+	mounted "$work/overlay"
+	chmod 0755 "$work/overlay"
+	holder_found_on "$work/overlay" "overlayfs"
+else
+	echo "skipped: overlayfs (needs root and a kernel with overlay and tmpfs)"
 fi
 echo ok

@@ -75,11 +75,35 @@ reap() {
 	[ "$rc" = "$2" ] || fail "PID $1 exited $rc, expected $2"
 }
 
+# other_user_copy: prints a command that runs a copy of $PIDLOCK, with the libpidlock it loads,
+# from a directory every user can reach. Another user cannot run the build's own programs
+# where the tree is out of their reach (a checkout in root's 0700 home). The command is a
+# script that sets the library path itself, so `env -i` in front of it keeps working.
+other_user_copy() {
+	other=$work/other
+	if [ ! -e "$other/pidlock" ]; then
+		mkdir -p "$other/bin"
+		cp "$PIDLOCK" "$other/bin/pidlock"
+		lib=$(ldd "$PIDLOCK" | awk '$1 ~ /^libpidlock/ && $3 ~ /^\// { print $3 }')
+		[ -z "$lib" ] || cp "$lib" "$other/bin/"
+		printf '#!/bin/sh\nLD_LIBRARY_PATH=%s exec %s "$@"\n' "$other/bin" "$other/bin/pidlock" \
+			>"$other/pidlock"
+		chmod 0755 "$other" "$other/bin" "$other/pidlock"
+		chmod go+x "$work" # search only: the other files stay unlisted and unreadable
+	fi
+	echo "$other/pidlock"
+}
+
 # as_nobody COMMAND...: run COMMAND as an unprivileged user (only when we are root and
-# setpriv works); returns 99 when that is not possible here.
+# setpriv works); returns 99 when that is not possible here. "$PIDLOCK" as the command runs
+# other_user_copy's copy.
 as_nobody() {
 	if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
 		return 99
+	fi
+	if [ "$1" = "$PIDLOCK" ]; then
+		shift
+		set -- "$(other_user_copy)" "$@"
 	fi
 	setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all "$@"
 }

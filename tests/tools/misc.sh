@@ -8,29 +8,30 @@ VERSION=${2:?}
 # from: a login shell or ssh (XDG_RUNTIME_DIR, HOME), cron (almost nothing), sudo (the caller's
 # HOME kept), a systemd service (HOME, no XDG). One answer everywhere, or a second instance
 # starts from the other environment.
-same_path_everywhere() { # WANT [RUNNER...]: every environment prints WANT
+same_path_everywhere() { # WANT PROGRAM [RUNNER...]: every environment prints WANT
 	wanted=$1
-	shift
+	prog=$2
+	shift 2
 	for envset in "XDG_RUNTIME_DIR=/run/user/1234 HOME=/home/someone" \
 		"XDG_RUNTIME_DIR=/run/user/0 HOME=/root" "HOME=/root" "XDG_DATA_HOME=/data HOME=/x" \
 		"PATH=/usr/bin:/bin"; do
 		# shellcheck disable=SC2086
-		expect 0 "$@" env -i $envset "$PIDLOCK" path myapp
+		expect 0 "$@" env -i $envset "$prog" path myapp
 		[ "$out" = "$wanted" ] || fail "path in '$envset' gave '$out', elsewhere '$wanted'"
 	done
 }
 if [ "$(id -u)" = 0 ]; then
-	same_path_everywhere /run/myapp/daemon.lock
+	same_path_everywhere /run/myapp/daemon.lock "$PIDLOCK"
 	if command -v setpriv >/dev/null; then
 		home=$(getent passwd nobody | cut -d: -f6)
-		same_path_everywhere "$home/.local/share/myapp/daemon.lock" \
+		same_path_everywhere "$home/.local/share/myapp/daemon.lock" "$(other_user_copy)" \
 			setpriv --reuid=nobody --regid=nogroup --clear-groups
 	else
 		echo "skipped the other user's default path: no setpriv"
 	fi
 else
 	home=$(getent passwd "$(id -u)" | cut -d: -f6)
-	same_path_everywhere "$home/.local/share/myapp/daemon.lock"
+	same_path_everywhere "$home/.local/share/myapp/daemon.lock" "$PIDLOCK"
 fi
 expect 1 "$PIDLOCK" path a/b
 expect_err "pidlock: a/b: Invalid argument"
