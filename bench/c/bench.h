@@ -52,5 +52,7 @@ int cmd_cycle(int argc, char **argv);
 int cmd_handoff(int argc, char **argv);
 int cmd_contention(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
+/* The library's version and the names of the locks that can be waited for, one a line. */
+int cmd_locks(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@ static const struct {
 	{ "handoff", cmd_handoff },
 	{ "contention", cmd_contention },
 	{ "probe", cmd_probe },
+	{ "locks", cmd_locks },
 };
 
 int main(int argc, char **argv)
@@ -19,6 +20,6 @@ int main(int argc, char **argv)
 	for (size_t i = 0; argc > 1 && i < sizeof commands / sizeof *commands; i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].run(argc - 2, argv + 2);
-	fprintf(stderr, "usage: pidlock-bench cycle|handoff|contention|probe ARGS...\n");
+	fprintf(stderr, "usage: pidlock-bench cycle|handoff|contention|probe|locks ARGS...\n");
 	return 2;
 }

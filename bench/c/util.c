@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,36 @@ static void release_pidlock(struct held h)
 		die("pidlock_release", r);
 }
 
+#if PIDLOCK_VERSION_NUMBER >= 10100
+/* An event loop's wait (since 1.1): poll() on the waiter's descriptor, then a try that never
+ * blocks, until the lock is ours; a fresh waiter per acquisition, as a loop would make one. */
+static struct held acquire_waiter(const char *path)
+{
+	struct held h = { NULL, -1 };
+	pidlock_waiter *w;
+	int r = pidlock_waiter_new(path, 0, &w);
+
+	if (r < 0)
+		die("pidlock_waiter_new", r);
+	for (;;) {
+		struct pollfd p = { .fd = pidlock_waiter_fd(w), .events = POLLIN };
+
+		if (poll(&p, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			die("poll", errno);
+		}
+		r = pidlock_waiter_try(w, &h.lock, NULL);
+		if (r == 0)
+			break;
+		if (r != -EAGAIN && r != -EBUSY)
+			die("pidlock_waiter_try", r);
+	}
+	pidlock_waiter_free(w);
+	return h;
+}
+#endif
+
 /* The floor of a waiting lock: the kernel's own blocking wait (F_OFD_SETLKW) on a file that
  * is never removed, so that every waiter is queued on the one inode; the PID is written as
  * libpidlock writes it. No timeout is possible and no stale content is ever cleaned. */
@@ -156,6 +187,9 @@ static void release_floor(struct held h)
 static const struct waitlock waitlocks[] = {
 	{ "pidlock", acquire_forever, release_pidlock },
 	{ "pidlock-timeout", acquire_timeout, release_pidlock },
+#if PIDLOCK_VERSION_NUMBER >= 10100
+	{ "pidlock-waiter", acquire_waiter, release_pidlock },
+#endif
 	{ "floor", acquire_floor, release_floor },
 };
 
@@ -164,8 +198,21 @@ const struct waitlock *waitlock_find(const char *name)
 	for (size_t i = 0; i < sizeof waitlocks / sizeof *waitlocks; i++)
 		if (strcmp(waitlocks[i].name, name) == 0)
 			return &waitlocks[i];
-	fprintf(stderr, "pidlock-bench: unknown lock '%s' (pidlock, pidlock-timeout, floor)\n", name);
+	fprintf(stderr, "pidlock-bench: unknown lock '%s' (see pidlock-bench locks)\n", name);
 	exit(2);
+}
+
+int cmd_locks(int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 0) {
+		fprintf(stderr, "usage: pidlock-bench locks\n");
+		return 2;
+	}
+	printf("library %s\n", pidlock_version());
+	for (size_t i = 0; i < sizeof waitlocks / sizeof *waitlocks; i++)
+		printf("%s\n", waitlocks[i].name);
+	return 0;
 }
 
 static int holder_stop_fd = -1;
