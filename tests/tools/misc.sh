@@ -33,6 +33,46 @@ else
 	home=$(getent passwd "$(id -u)" | cut -d: -f6)
 	same_path_everywhere "$home/.local/share/myapp/daemon.lock" "$PIDLOCK"
 fi
+# A user private group (what `useradd -U` makes, the default on Debian, Ubuntu and Fedora)
+# with the login umask 002 that goes with it: only the user is in the group, so the user's
+# 0775 directories are safe and the default path works. A directory whose group has another
+# member stays refused.
+users=""
+drop_users() {
+	for u in $users; do
+		userdel -r "$u" 2>/dev/null || true
+	done
+	groupdel pidlock-shared 2>/dev/null || true
+	cleanup
+}
+if [ "$(id -u)" = 0 ] && command -v useradd >/dev/null && command -v setpriv >/dev/null; then
+	trap drop_users EXIT
+	upg=pidlock-upg$$ other=pidlock-oth$$
+	users="$upg $other"
+	useradd -m -U -s /bin/sh "$upg"
+	useradd -M -U -s /bin/sh "$other"
+	home=$(getent passwd "$upg" | cut -d: -f6)
+	prog=$(other_user_copy)
+	as_user() { setpriv --reuid="$upg" --regid="$upg" --init-groups --inh-caps=-all "$@"; }
+	expect 0 as_user sh -c "umask 002; mkdir -p '$home/.local/share' '$home/app'"
+	[ "$(stat -c %a "$home/.local")" = 775 ] || fail "umask 002 did not make $home/.local 0775"
+	expect 0 as_user sh -c "'$prog' run \"\$('$prog' path myapp)\" -- true"
+	expect 0 as_user "$prog" run "$home/app/daemon.lock" -- true
+	groupadd pidlock-shared
+	usermod -a -G pidlock-shared "$upg"
+	usermod -a -G pidlock-shared "$other"
+	chgrp pidlock-shared "$home/app"
+	expect 125 as_user "$prog" run "$home/app/daemon.lock" -- true
+	expect_err_has "directory $home/app is writable by group $(getent group pidlock-shared | cut -d: -f3), which users other than root and the caller may be in (mode 0775) and not sticky"
+	# The private group with a second member is a shared group too.
+	chgrp "$upg" "$home/app"
+	usermod -a -G "$upg" "$other"
+	expect 125 as_user "$prog" run "$home/app/daemon.lock" -- true
+	expect_err_has "directory $home/app is writable by group"
+else
+	echo "skipped a user private group's paths: needs root, useradd and setpriv"
+fi
+
 expect 1 "$PIDLOCK" path a/b
 expect_err "pidlock: a/b: Invalid argument"
 expect 1 "$PIDLOCK" path ..
