@@ -15,9 +15,9 @@ WHY = {
              "and two lseek for the mark on the open file (never act on a descriptor closed "
              "behind the library's back).",
     "syscalls": "See the breakdown in section 2: 1.1 adds a stat of the lock's directory per "
-                "acquire (issue 12: the cached proof that no other user controls the path) and two "
-                "lseek, one setting and one checking the mark on the open file (issue 10 section "
-                "10: never act on a descriptor closed behind the library's back and reused).",
+                "acquire (the cached proof that no other user controls the path) and two lseek, one "
+                "setting and one checking the mark on the open file (never act on a descriptor "
+                "closed behind the library's back and reused).",
     "keep": "filelock keeps an empty file and checks nothing: no PID written, no owner, link or "
             "identity check, no safe-path proof.",
     "python": "Interpreter work on top of the C cycle (profiled: ~3 µs in the package: "
@@ -255,7 +255,7 @@ class Report:
                 "an event and 1-51 ms (one filelock poll period) for the polling ones, so that their "
                 "phase is uniform. Figures: the median over repetitions of each repetition's median and "
                 "p99. acquire_async: the waiter is an asyncio loop awaiting pidlock.acquire_async() "
-                "(issue 16); filelock-async: filelock's blocking acquire in asyncio.to_thread(), what "
+                "(the event-loop waiter); filelock-async: filelock's blocking acquire in asyncio.to_thread(), what "
                 "users of Debian 12's filelock 3.9 have (AsyncFileLock came in 3.15).", ""]
         out += self.handoff_table()
         out += ["", "## 4. Contention: processes taking turns, waiting acquires", "",

@@ -1,4 +1,4 @@
-"""pidlock with the real python-daemon (issue 11): examples/python/python_daemon.py, started
+"""pidlock with the real python-daemon: examples/python/python_daemon.py, started
 as a user would start it, and the old mistake (an acquired lock passed as pidfile=).
 
 python-daemon forks twice and the daemon is orphaned; this process makes itself a child

@@ -1,5 +1,6 @@
-/* Issue 10 section 5 (run with interpose.so preloaded): the file this acquire created was
- * written by another starter before our lock went in; the file must say exactly our PID. */
+/* Two starters racing on a new file (run with interpose.so preloaded): the file this acquire
+ * created was written by another starter before our lock went in; the file must say exactly
+ * our PID. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-/* An LD_PRELOAD shim that plays the other starter of issue 10 section 5: just before the
+/* An LD_PRELOAD shim that plays the other of two starters racing on a new file: just before the
  * library's first lock attempt on a descriptor, another starter (here: this shim) has opened
  * the same new file, written a longer PID into it and died. The library must then write its
  * PID over a file that is not empty, and a reader must never see its PID followed by the

@@ -354,7 +354,7 @@ static void other_users(void)
 	/* 1.1: a probe never reports what another user put at the path as the holder. */
 	row("(as root) a file owned by nobody", theirs, 4242, -EPERM, -EPERM);
 
-	/* 1.1 (issue 12): what another user controls on the way to the file. */
+	/* 1.1: what another user controls on the way to the file. */
 	make_dir(in_dir("nobodys"), 0755);
 	if (chown(in_dir("nobodys"), nobody_uid, nobody_gid) < 0)
 		tt_fail("chown: %s", strerror(errno));

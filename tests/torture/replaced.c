@@ -1,4 +1,4 @@
-/* Timed waiters while the file at the path is replaced (issue 10, section 4). Each round a
+/* Timed waiters while the file at the path is replaced. Each round a
  * holder A releases (unlinking its file), a starter B takes the path at once with a new file
  * and releases it a moment later, and W, a waiter with a 5 s timeout that was sleeping on A's
  * file, must follow the path to B's file and take the lock right after B's release: its watch
