@@ -36,6 +36,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pidlock-int.h"
@@ -138,42 +140,149 @@ int pidlock__ident(int fd, dev_t dev, ino_t ino, unsigned id, pid_t *owner)
 #ifdef PIDLOCK_HAVE_PROC
 	struct pidlock_lockline lines[8];
 	char name[48];
+	bool others = false;
 	int n, i;
 
 	(void)dev; /* the lock line's device is the superblock's, not stat()'s (btrfs) */
 	snprintf(name, sizeof name, "/proc/self/fdinfo/%d", fd);
 	n = pidlock__fdinfo_locks(AT_FDCWD, name, lines, 8);
 	if (n == -ENOENT)
-		return 0; /* the number is closed */
-	if (n >= 0) {
-		for (i = 0; i < n; i++) {
-			if (!lines[i].write || lines[i].ino != (unsigned long long)ino)
-				continue;
+		return PL_ID_OTHER; /* the number is closed */
+	for (i = 0; i < n; i++) {
+		if (lines[i].ino != (unsigned long long)ino)
+			continue;
 #ifdef PIDLOCK_HAVE_OFD
-			if (!lines[i].ofd || lines[i].id != id)
-				continue;
-#else
-			if (!lines[i].flock)
-				continue;
-			(void)id;
-#endif
-			if (owner)
-				*owner = lines[i].owner;
-			return 1;
+		if (!lines[i].write || !lines[i].ofd || lines[i].id != id) {
+			others = true;
+			continue;
 		}
-		return 0;
-	}
-	/* /proc unreadable here (not mounted, out of descriptors): fall through to the weaker
-	 * test of the file alone. */
-#endif
-	{
-		struct stat st;
-
+#else
+		if (!lines[i].write || !lines[i].flock) {
+			others = true;
+			continue;
+		}
 		(void)id;
-		if (fstat(fd, &st) < 0 || st.st_dev != dev || st.st_ino != ino)
-			return 0;
+		/* flock has no range to re-take: pidlock_update() cannot move the lock's own PID,
+		 * so the fallback reads the owner from the file it wrote. */
+		lines[i].owner = pidlock__read_pid_fd(fd);
+#endif
 		if (owner)
-			*owner = 0; /* unknown */
-		return 1;
+			*owner = lines[i].owner;
+		return PL_ID_OURS;
 	}
+	if (others)
+		return PL_ID_OTHER;
+	if (n >= 0)
+		return pidlock__same_file(fd, dev, ino) ? PL_ID_UNLOCKED : PL_ID_OTHER;
+	/* /proc unreadable here (not mounted, out of descriptors): the file alone is compared,
+	 * and its holding the lock is taken on trust. */
+#endif
+	(void)id;
+	if (!pidlock__same_file(fd, dev, ino))
+		return PL_ID_OTHER;
+	if (owner)
+		*owner = 0; /* unknown */
+	return PL_ID_OURS;
+}
+
+bool pidlock__same_file(int fd, dev_t dev, ino_t ino)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+/* A process started with stdin, stdout or stderr closed gets new descriptors on 0, 1 or 2,
+ * where a daemon's `exec </dev/null` or its redirection of stdio closes them behind our back
+ * or its log lines go into the lock file. Every descriptor the library keeps is moved to 3 or
+ * above. */
+int pidlock__above_std(int fd)
+{
+	int moved, err;
+
+	if (fd < 0 || fd > 2)
+		return fd;
+	moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	err = errno;
+	close(fd);
+	errno = err;
+	return moved;
+}
+
+/* Who we are: asked of the kernel every time (glibc caches nothing since 2.25), so that a
+ * child made by any kind of fork is told apart, with or without pthread_atfork(). */
+pid_t pidlock__self(void) { return getpid(); }
+
+/* Which process a per-process cache belongs to: a child (of any kind of fork) has another. */
+unsigned pidlock__generation(void) { return (unsigned)getpid(); }
+
+/* Whether @uid is the caller's effective user, asked every time: a process that changes its
+ * euid (seteuid() and back) must not go on trusting the other user's files. */
+bool pidlock__is_euid(uid_t uid) { return geteuid() == uid; }
+
+/* Descriptors the library keeps between calls (a waiter's, and the inotify instance kept for
+ * the process's next wait) are registered in an epoll instance of ours whose registrations
+ * carry, as their data, a 64-bit tag drawn once per process. The kernel lists every
+ * registration in the epoll's fdinfo ("tfd:        5 events:       19 data: 6b8b4567327b23c6
+ * ..."), under the number it was added with, for as long as that file is open: so an epoll
+ * that lists our tag is ours, and a kept descriptor is ours while our epoll lists its number.
+ * A number closed behind our back (closefrom(), close_range()) leaves the list when its file
+ * is released, and whatever reuses the number is then neither read, written nor closed. What
+ * can disturb it: a kept descriptor closed and its number reused while a forked child still
+ * has the old file open (its registration then stays listed). */
+uint64_t pidlock__kept_tag(void)
+{
+	static uint64_t tag;
+	uint64_t t = PL_LOAD(&tag);
+
+	if (t == 0) {
+		/* Not secret, only unlikely for other code to put in an epoll's data; the
+		 * address of this variable and the clock serve where getrandom() is missing. */
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		t = ((uint64_t)(uintptr_t)&tag * 0x9e3779b97f4a7c15ULL) ^
+		    ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 16);
+		t |= 1;
+		PL_STORE(&tag, t);
+	}
+	return t;
+}
+
+bool pidlock__kept_listed(int epfd, const int *fds, int n)
+{
+#ifdef PIDLOCK_HAVE_PROC
+	char name[48], buf[4096], want[40], *line;
+	int f, i, found = 0;
+	ssize_t len;
+
+	if (epfd < 0)
+		return false;
+	snprintf(name, sizeof name, "/proc/self/fdinfo/%d", epfd);
+	f = open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (f < 0)
+		return false;
+	do
+		len = read(f, buf, sizeof buf - 1);
+	while (len < 0 && errno == EINTR);
+	close(f);
+	if (len <= 0)
+		return false;
+	buf[len] = '\0';
+	snprintf(want, sizeof want, " data: %llx ", (unsigned long long)pidlock__kept_tag());
+	for (i = 0; i < n; i++) {
+		for (line = strstr(buf, "tfd:"); line; line = strstr(line + 4, "tfd:")) {
+			char *end = strchr(line, '\n');
+			char *data = strstr(line, want);
+			if (strtol(line + 4, NULL, 10) == fds[i] && data && (!end || data < end)) {
+				found++;
+				break;
+			}
+		}
+	}
+	return found == n;
+#else
+	(void)epfd, (void)fds, (void)n;
+	return true; /* nothing to ask: pidlock(3) says so */
+#endif
 }

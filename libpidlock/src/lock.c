@@ -16,21 +16,30 @@
 
 #include "pidlock-int.h"
 
+/* Owner model. A handle belongs to the process that acquired it (or adopted it with
+ * pidlock_update()), asked of the kernel with getpid() whenever it matters: a copy made by any
+ * kind of fork (fork(), _Fork(), a raw clone) has another PID and only ever closes its own
+ * descriptor. The lock's byte range names the owner (ident.c), so the kernel also tells a
+ * parent that a child adopted the lock, and tells our open file from a number closed behind
+ * our back and reused. The owner's release always unlocks before it closes: a forked worker
+ * that still has the descriptor does not keep the lock. */
+
 #define OPEN_FLAGS (O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
 
 /* The one place that knows the locking primitive. OFD locks conflict between two opens in
  * one process, survive unrelated close() calls, are shared by forked copies of the descriptor
  * (so one unlock frees them all) and can be tested without being taken; flock is the fallback
  * where they do not exist, and its probe takes a shared lock for a moment. Never blocks. */
-static int lock_fd(int fd)
+static int lock_fd(int fd, long long tag)
 {
 	int r;
 
 	do {
 #ifdef PIDLOCK_HAVE_OFD
-		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = tag };
 		r = fcntl(fd, F_OFD_SETLK, &fl);
 #else
+		(void)tag;
 		r = flock(fd, LOCK_EX | LOCK_NB);
 #endif
 	} while (r < 0 && errno == EINTR);
@@ -46,6 +55,23 @@ static void unlock_fd(int fd)
 	fcntl(fd, F_OFD_SETLK, &fl);
 #else
 	flock(fd, LOCK_UN);
+#endif
+}
+
+/* Re-takes the lock of an open file that holds it under a new tag, never letting go between:
+ * the new range is locked first (contained in the old one, or extending it), then whatever of
+ * the old range lies past it is unlocked. */
+static int retag_fd(int fd, long long tag)
+{
+#ifdef PIDLOCK_HAVE_OFD
+	struct flock tail = { .l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = tag };
+	int r = lock_fd(fd, tag);
+
+	if (r == 0 && fcntl(fd, F_OFD_SETLK, &tail) < 0)
+		r = -errno;
+	return r;
+#else
+	return lock_fd(fd, tag);
 #endif
 }
 
@@ -90,48 +116,6 @@ static bool path_names(const char *path, dev_t dev, ino_t ino)
 	return lstat(path, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
 
-/* A mark on the open file itself: its file offset, which pread, pwrite and ftruncate never
- * move, set to a value no other open of any file in this process has. A program may close the
- * lock's descriptor behind the library's back and the number may then name anything, even a
- * new open of the same file (python-daemon closing every descriptor, then the daemon taking
- * the lock again): only the offset tells our open file from another. */
-#define MARK_BASE (1u << 30)
-#define MARK_ADOPT (1u << 22)              /* added by each pidlock_update() */
-#define MARK_ID (MARK_ADOPT - 1)           /* which handle of this process */
-
-off_t pidlock__new_mark(void)
-{
-	static unsigned counter;
-	unsigned n = PL_ADD(&counter, 1);
-
-	/* Between 1 GiB and 2 GiB: past any PID file's end, within every file system's largest
-	 * file size (ext4 refuses offsets past 16 TiB) and within a 32-bit off_t. */
-	return (off_t)(MARK_BASE | (n & MARK_ID));
-}
-
-/* Whether @fd still is the open file that got @mark (0 where the file system refused the
- * mark: the offset of our open file stays 0, since pread and pwrite never move it, so a closed
- * descriptor is still told). */
-static bool marked(int fd, off_t mark) { return lseek(fd, 0, SEEK_CUR) == mark; }
-
-/* A child that adopts the lock (pidlock_update()) moves the mark of the open file it shares
- * with its parent, keeping the handle's part: the parent learns of the adoption from its own
- * descriptor however the child was made (_Fork(), a raw clone), and tells it from a new open
- * of the same file, whose mark names another handle. */
-static off_t adopted_mark(off_t mark)
-{
-	unsigned m = (unsigned)mark;
-
-	return (off_t)(MARK_BASE | (((m & ~MARK_ID) + MARK_ADOPT) & (MARK_BASE - 1) & ~MARK_ID) |
-		       (m & MARK_ID));
-}
-
-static bool is_adoption(off_t now, off_t mark)
-{
-	return now != mark && now >= (off_t)MARK_BASE && now < (off_t)MARK_BASE * 2 &&
-	       ((unsigned)now & MARK_ID) == ((unsigned)mark & MARK_ID) && mark >= (off_t)MARK_BASE;
-}
-
 int pidlock__try_new(const char *path, unsigned flags, struct pidlock_try *t)
 {
 	char real[PATH_MAX];
@@ -161,19 +145,9 @@ int pidlock__try_new(const char *path, unsigned flags, struct pidlock_try *t)
 	t->l->real = t->l->path + len;
 	t->l->flags = flags;
 	t->l->fd = -1;
+	t->pid = getpid();
+	t->id = pidlock__new_id();
 	return 0;
-}
-
-/* A process started with stdin, stdout or stderr closed gets its lock on 0, 1 or 2, where a
- * command's `exec </dev/null` drops it or its log lines go into the lock file. */
-static int off_std(int fd)
-{
-	int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	int err = errno;
-
-	close(fd);
-	errno = err;
-	return moved;
 }
 
 /* Open the file, creating it when absent; *created tells which. The usual case is tried
@@ -188,7 +162,7 @@ static int open_lockfile(pidlock *l, bool *created)
 		fd = create ? open(l->real, OPEN_FLAGS | O_CREAT | O_EXCL, mode)
 			    : open(l->real, OPEN_FLAGS);
 		if (fd >= 0 && fd <= 2) {
-			fd = off_std(fd);
+			fd = pidlock__above_std(fd);
 			if (fd < 0) {
 				int r = -errno;
 				if (create)
@@ -208,45 +182,48 @@ static int open_lockfile(pidlock *l, bool *created)
 	}
 }
 
-/* Our PID into the file we now hold. A file that is not empty (a crashed holder's PID, or
- * a longer PID another starter wrote into the file we had just created before it died) is
- * emptied first, so a reader never sees our PID followed by the tail of another. */
-static int settle(struct pidlock_try *t, bool created)
+/* Our PID into the file we now hold, and the handle filled in. A file that is not empty (a
+ * crashed holder's PID, or a longer PID another starter wrote into the file we had just
+ * created before it died) is emptied first, so a reader never sees our PID followed by the
+ * tail of another. */
+static int fill_handle(struct pidlock_try *t, bool created)
 {
 	pidlock *l = t->l;
 	int r;
 
-	l->pid = pidlock__self();
+	l->pid = t->pid;
+	l->id = t->id;
 	r = pidlock__write_pid(t->fd, l->pid, t->st.st_size > 0, l->flags & PIDLOCK_FSYNC);
 	if (r < 0)
 		return r;
-	l->mark = t->mark;
 	/* A file from before follows the flag: one 1.0 made (0644) becomes unreadable to others
 	 * unless asked, one made private becomes readable when asked. */
-	if (created)
-		;
-	else if (!(l->flags & PIDLOCK_READABLE) && (t->st.st_mode & 077))
+	if (!created && !(l->flags & PIDLOCK_READABLE) && (t->st.st_mode & 077))
 		fchmod(t->fd, t->st.st_mode & 0700);
-	else if ((l->flags & PIDLOCK_READABLE) && !(t->st.st_mode & 044))
+	else if (!created && (l->flags & PIDLOCK_READABLE) && !(t->st.st_mode & 044))
 		fchmod(t->fd, 0644);
 	l->fd = t->fd;
 	l->dev = t->st.st_dev;
 	l->ino = t->st.st_ino;
-	l->gen = pidlock__generation();
-	l->forks = pidlock__forks();
 	t->fd = -1;
 	return 0;
 }
 
-/* Closes the descriptor of the last try, unless it was closed behind our back and its
- * number reused (a waiter keeps it between calls): that one is only forgotten. */
+/* Closes the descriptor of the last try. Within one call it is ours; between the calls of a
+ * waiter none is kept (pidlock__try_park()), so nothing here can close a number that other
+ * code reused. */
 static void drop(struct pidlock_try *t)
 {
-	/* Unmarked (a FIFO, a file system that refused the mark): nothing to tell it by. */
-	if (t->fd >= 0 && (t->mark == 0 || marked(t->fd, t->mark)))
+	if (t->fd >= 0)
 		close(t->fd);
 	t->fd = -1;
 }
+
+void pidlock__try_park(struct pidlock_try *t) { drop(t); }
+
+/* Whether @t is a wait (or a waiter) copied into a forked child: its descriptors then belong to
+ * the process that made it, and an OFD lock taken through them would be that process's too. */
+bool pidlock__try_copied(const struct pidlock_try *t) { return getpid() != t->pid; }
 
 int pidlock__try(struct pidlock_try *t)
 {
@@ -256,10 +233,6 @@ int pidlock__try(struct pidlock_try *t)
 
 	for (;;) {
 		created = false;
-		/* A descriptor kept from an earlier try (a waiter's, between calls) is used only
-		 * while its mark shows it is still ours; else it is forgotten, not closed. */
-		if (t->fd >= 0 && !marked(t->fd, t->mark))
-			t->fd = -1;
 		if (t->fd < 0) {
 			t->fd = open_lockfile(l, &created);
 			if (t->fd < 0) {
@@ -267,21 +240,28 @@ int pidlock__try(struct pidlock_try *t)
 				t->fd = -1;
 				return r;
 			}
-			t->mark = pidlock__new_mark();
-			if (lseek(t->fd, t->mark, SEEK_SET) != t->mark)
-				t->mark = 0; /* a file system that refuses: a closed one is still told */
 		}
-		r = lock_fd(t->fd);
+		r = lock_fd(t->fd, pidlock__tag(t->pid, t->id));
+		c = F_UNLCK;
 		if (r == -EAGAIN) {
 			c = conflict(t->fd, true);
-			if (c == F_UNLCK)
+			if (c < 0)
+				r = c;
+			else if (c == F_UNLCK)
 				continue; /* let go between the two calls */
-			return c == F_RDLCK ? -EBUSY : -EAGAIN;
 		}
-		if (r == 0 && fstat(t->fd, &t->st) < 0)
+		/* The owner and mode are checked before a refusal is believed: a file that another
+		 * user put at the path is -EPERM with its sentence, never "already running", and
+		 * never waited on. */
+		if ((r == 0 || r == -EAGAIN) && fstat(t->fd, &t->st) < 0)
 			r = -errno;
-		if (r == 0)
-			r = pidlock__file_problem(&t->st, !created, NULL, 0, l->real);
+		if (r == 0 || r == -EAGAIN) {
+			int p = pidlock__file_problem(&t->st, !created, NULL, 0, l->real);
+			if (p < 0)
+				r = p;
+		}
+		if (r == -EAGAIN)
+			return c == F_RDLCK ? -EBUSY : -EAGAIN;
 		if (r < 0) {
 			drop(t);
 			return r;
@@ -300,7 +280,7 @@ int pidlock__try(struct pidlock_try *t)
 			unlock_fd(t->fd);
 			return -EAGAIN;
 		}
-		r = settle(t, created);
+		r = fill_handle(t, created);
 		if (r < 0) {
 			/* A failed acquire leaves no file behind that it created. */
 			if (created && path_names(l->real, t->st.st_dev, t->st.st_ino))
@@ -312,9 +292,9 @@ int pidlock__try(struct pidlock_try *t)
 }
 
 /* On the way to a wait: whether the file of the last try has left the path (a holder
- * unlinked it; a forked copy may keep its lock for long): then it is dropped, and the next
- * try opens the path again. */
-bool pidlock__try_moved(struct pidlock_try *t)
+ * unlinked it; a forked copy may keep its lock for long). Then its descriptor is closed, and
+ * the next try opens the path again. */
+bool pidlock__try_reopen_if_moved(struct pidlock_try *t)
 {
 	if (t->fd < 0)
 		return false;
@@ -353,6 +333,7 @@ int pidlock_acquire(const char *path, unsigned flags, int timeout_ms, pidlock **
 		    pid_t *ret_holder)
 {
 	struct pidlock_try t;
+	sigset_t old;
 	pidlock *l;
 	int r;
 
@@ -361,14 +342,20 @@ int pidlock_acquire(const char *path, unsigned flags, int timeout_ms, pidlock **
 	if (!ret_lock)
 		return -EINVAL;
 	*ret_lock = NULL;
+	pidlock__explain_clear();
 	if (timeout_ms < PIDLOCK_WAIT_FOREVER)
 		return -EINVAL;
 	r = pidlock__try_new(path, flags, &t);
 	if (r < 0)
 		return r;
+	/* A wait runs its handlers only inside its sleep (wait.c): from the first try on. */
+	if (timeout_ms != 0)
+		pidlock__block_signals(&old);
 	r = pidlock__try(&t);
 	if ((r == -EAGAIN || r == -EBUSY) && timeout_ms != 0)
-		r = pidlock__wait_for(&t, timeout_ms);
+		r = pidlock__wait_for(&t, timeout_ms, &old);
+	if (timeout_ms != 0)
+		pidlock__restore_signals(&old);
 	if (r == -EAGAIN && ret_holder)
 		*ret_holder = pidlock__try_holder(&t);
 	l = t.l;
@@ -378,39 +365,60 @@ int pidlock_acquire(const char *path, unsigned flags, int timeout_ms, pidlock **
 	return r;
 }
 
+/* The owner's release: the file leaves the path (or, kept, is emptied) while we still hold the
+ * lock, so nobody can take it between the check and the removal; then the lock is let go for
+ * every forked copy of the descriptor. A kept file is touched after the unlock: its truncate
+ * came before, and the close wakes nobody while a forked copy keeps the file open, so this is
+ * the event that wakes the waiters. */
+static int release_owned(pidlock *l)
+{
+	int r = 0;
+
+	if (l->flags & PIDLOCK_KEEP_FILE) {
+		if (ftruncate(l->fd, 0) < 0)
+			r = -errno;
+	} else if (path_names(l->real, l->dev, l->ino) && unlink(l->real) < 0) {
+		r = -errno;
+	}
+	unlock_fd(l->fd);
+	if (l->flags & PIDLOCK_KEEP_FILE)
+		futimens(l->fd, NULL);
+	return r;
+}
+
 int pidlock_release(pidlock *l)
 {
-	off_t now;
-	int r = 0;
+	struct stat st;
+	pid_t owner = 0;
+	int r = 0, id;
 
 	if (!l)
 		return 0;
-	now = lseek(l->fd, 0, SEEK_CUR);
-	if (now != l->mark) {
-		/* A child adopted the lock: this copy is only closed. Anything else is a
-		 * descriptor closed behind our back: not ours to close. */
-		if (!is_adoption(now, l->mark))
-			r = -EBADFD;
-		else if (close(l->fd) < 0 && errno != EINTR)
-			r = -errno;
+	pidlock__explain_clear();
+	id = pidlock__ident(l->fd, l->dev, l->ino, l->id, &owner);
+	if (getpid() != l->pid) {
+		/* A copy made by forking: only our descriptor of it is closed (after the owner's
+		 * release its open file holds no lock any more, but it is still the file). */
+		if (id != PL_ID_OTHER)
+			close(l->fd);
 		free(l);
-		return r;
+		return 0;
 	}
-	/* Not a copy a child got by forking (that one is only closed). */
-	if (l->gen == pidlock__generation()) {
-		/* Still holding the lock here: nobody can take it between the check and the
-		 * unlink, and the check keeps us from removing a file that is not ours. */
-		if (l->flags & PIDLOCK_KEEP_FILE) {
-			if (ftruncate(l->fd, 0) < 0)
-				r = -errno;
-		} else if (path_names(l->real, l->dev, l->ino) && unlink(l->real) < 0) {
-			r = -errno;
-		}
-		/* A forked worker's copy of the descriptor shares the lock: let it go for all
-		 * of them, or waiters would sleep until the worker exits. */
-		if (l->forks != pidlock__forks())
-			unlock_fd(l->fd);
+	/* No lock through our descriptor, and the file already gone from the path: a child that
+	 * adopted the lock has released it. A file still linked could as well be a new open of it
+	 * by other code at a number closed behind our back: that one is not ours to close. */
+	if (id == PL_ID_UNLOCKED && fstat(l->fd, &st) == 0 && st.st_nlink == 0)
+		id = PL_ID_OURS, owner = -1;
+	if (id != PL_ID_OURS) {
+		pidlock__explain("the descriptor %d of %s no longer holds this handle's lock: it was "
+				 "closed or replaced behind the library's back, or the lock was let "
+				 "go through a copy of it", l->fd, l->path);
+		free(l);
+		return -EBADFD;
 	}
+	/* A child that adopted the lock (pidlock_update()) owns it now: ours is only a copy. */
+	if (owner == 0 || owner == l->pid)
+		r = release_owned(l);
 	if (close(l->fd) < 0 && r == 0 && errno != EINTR)
 		r = -errno;
 	free(l);
@@ -427,30 +435,33 @@ void pidlock_releasep(pidlock **lockp)
 
 int pidlock_update(pidlock *l)
 {
-	struct stat st;
 	pid_t self;
 	int r;
 
 	if (!l)
 		return -EINVAL;
-	if (!marked(l->fd, l->mark) || fstat(l->fd, &st) < 0)
+	pidlock__explain_clear();
+	r = pidlock__ident(l->fd, l->dev, l->ino, l->id, NULL);
+	if (r != PL_ID_OURS) {
+		/* Released by the parent before this child's update: the file removed, or the
+		 * lock let go for every copy and perhaps taken by another process since. Writing
+		 * our PID into it would only hide that. */
+		if (r == PL_ID_UNLOCKED) {
+			pidlock__explain("the lock on %s was released before this process took it over",
+					 l->path);
+			return -ESTALE;
+		}
 		return -EBADFD;
-	/* Released by the parent before this child's update: the file removed, or (kept file)
-	 * the lock let go for every copy and perhaps taken by another process since. Writing our
-	 * PID into it would only hide that. Taking the lock again through our own descriptor is a
-	 * no-op while the lock is still ours. */
-	if (st.st_nlink == 0 || lock_fd(l->fd) < 0)
+	}
+	self = getpid();
+	/* From here this process owns the lock: the range names it, so the parent's release
+	 * sees its own descriptor adopted and only closes it. */
+	if (self != l->pid && retag_fd(l->fd, pidlock__tag(self, l->id)) < 0)
 		return -ESTALE;
-	self = pidlock__self();
 	r = pidlock__write_pid(l->fd, self, true, l->flags & PIDLOCK_FSYNC);
 	if (r < 0)
 		return r;
-	/* From here this process owns the file; the parent's copy becomes a plain descriptor. */
-	if (lseek(l->fd, adopted_mark(l->mark), SEEK_SET) >= 0)
-		l->mark = adopted_mark(l->mark);
 	l->pid = self;
-	l->gen = pidlock__generation();
-	l->forks = pidlock__forks();
 	return 0;
 }
 
@@ -458,7 +469,7 @@ int pidlock_check(const pidlock *l)
 {
 	if (!l)
 		return -EINVAL;
-	return marked(l->fd, l->mark) ? 0 : -EBADFD;
+	return pidlock__ident(l->fd, l->dev, l->ino, l->id, NULL) == PL_ID_OURS ? 0 : -EBADFD;
 }
 
 int pidlock_fd(const pidlock *l) { return l ? l->fd : -EINVAL; }

@@ -3,6 +3,8 @@
 #define PIDLOCK_INT_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -38,12 +40,10 @@
 struct pidlock {
 	int fd;
 	unsigned flags;
-	pid_t pid;          /* the PID this handle last wrote */
+	pid_t pid;          /* the owner: the process that acquired or adopted the lock */
+	unsigned id;        /* this handle's id in the lock's tag (ident.c) */
 	dev_t dev;          /* identity of the locked file, to never touch another one */
 	ino_t ino;
-	off_t mark;         /* the open file's offset: its identity (lock.c, marked()) */
-	unsigned gen;       /* fork generation that created (or adopted) the handle */
-	unsigned forks;     /* forks made by this process before that */
 	const char *real;   /* the path every call after acquire uses: absolute, no symlinks */
 	char path[];        /* as given; the real path follows its NUL */
 };
@@ -63,17 +63,24 @@ PIDLOCK_HIDDEN bool pidlock__tag_parse(long long tag, pid_t *owner, unsigned *id
 PIDLOCK_HIDDEN unsigned pidlock__new_id(void);
 PIDLOCK_HIDDEN int pidlock__fdinfo_locks(int dirfd, const char *name,
 					 struct pidlock_lockline *lines, int max);
+enum {
+	PL_ID_OTHER,    /* closed, another file, or an open file holding another handle's lock */
+	PL_ID_OURS,     /* the open file that holds this handle's lock (owner: who owns it now) */
+	PL_ID_UNLOCKED, /* the same file, through an open file that holds no lock (any more) */
+};
 PIDLOCK_HIDDEN int pidlock__ident(int fd, dev_t dev, ino_t ino, unsigned id, pid_t *owner);
+PIDLOCK_HIDDEN bool pidlock__same_file(int fd, dev_t dev, ino_t ino);
+PIDLOCK_HIDDEN int pidlock__above_std(int fd);
+PIDLOCK_HIDDEN uint64_t pidlock__kept_tag(void);
+PIDLOCK_HIDDEN bool pidlock__kept_listed(int epfd, const int *fds, int n);
+PIDLOCK_HIDDEN pid_t pidlock__self(void);
+PIDLOCK_HIDDEN unsigned pidlock__generation(void);
+PIDLOCK_HIDDEN bool pidlock__is_euid(uid_t uid);
 
 /* reason.c: the sentence behind the last failure, per thread (pidlock_last_error()). */
 PIDLOCK_HIDDEN void pidlock__explain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 PIDLOCK_HIDDEN void pidlock__explain_clear(void);
 
-/* fork.c: who we are, without a syscall per call, kept right across every kind of fork. */
-PIDLOCK_HIDDEN pid_t pidlock__self(void);
-PIDLOCK_HIDDEN unsigned pidlock__generation(void);
-PIDLOCK_HIDDEN unsigned pidlock__forks(void);
-PIDLOCK_HIDDEN bool pidlock__is_euid(uid_t uid);
 
 /* pidfile.c: the "PID\n" content. */
 PIDLOCK_HIDDEN int pidlock__parse_pid(const char *buf, size_t len);
@@ -105,19 +112,24 @@ PIDLOCK_HIDDEN int pidlock__recheck(const char *real);
 /* lock.c: one non-blocking try, shared by pidlock_acquire() and the waiter. */
 struct pidlock_try {
 	pidlock *l;         /* the handle being made (path and flags set) */
-	int fd;             /* the file opened by the last try, kept while it is held */
-	off_t mark;         /* its offset: the identity of that open file (lock.c) */
+	int fd;             /* the file opened by the last try, kept within one call only */
+	pid_t pid;          /* the process that made this try: its tag's owner */
+	unsigned id;        /* the handle id its lock will carry */
 	struct stat st;     /* its state at that try */
 	struct pidlock_made made;
 };
-PIDLOCK_HIDDEN off_t pidlock__new_mark(void);
 PIDLOCK_HIDDEN int pidlock__try_new(const char *path, unsigned flags, struct pidlock_try *t);
 PIDLOCK_HIDDEN int pidlock__try(struct pidlock_try *t);
-PIDLOCK_HIDDEN bool pidlock__try_moved(struct pidlock_try *t);
+PIDLOCK_HIDDEN bool pidlock__try_reopen_if_moved(struct pidlock_try *t);
+PIDLOCK_HIDDEN bool pidlock__try_copied(const struct pidlock_try *t);
+PIDLOCK_HIDDEN void pidlock__try_park(struct pidlock_try *t);
 PIDLOCK_HIDDEN pid_t pidlock__try_holder(struct pidlock_try *t);
 PIDLOCK_HIDDEN void pidlock__try_done(struct pidlock_try *t, int r);
 
 /* wait.c: sleeping until the lock may have changed hands. */
-PIDLOCK_HIDDEN int pidlock__wait_for(struct pidlock_try *t, int timeout_ms);
+PIDLOCK_HIDDEN int pidlock__wait_for(struct pidlock_try *t, int timeout_ms,
+				     const sigset_t *sleep_mask);
+PIDLOCK_HIDDEN void pidlock__block_signals(sigset_t *old);
+PIDLOCK_HIDDEN void pidlock__restore_signals(const sigset_t *old);
 
 #endif

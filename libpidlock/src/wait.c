@@ -10,17 +10,27 @@
  * close a moment before it drops the lock, so after each wake the retry interval starts again
  * at a few microseconds and doubles up to a cap; the cap also bounds the wait when no event can
  * come (no inotify, or a PID-only holder under PIDLOCK_CHECK_PID). The watch follows the
- * file's identity (device and inode), never its descriptor number, which a reopen reuses. */
+ * file's identity (device and inode), never its descriptor number, which a reopen reuses.
+ *
+ * A wait belongs to the process that started it. Its descriptors are shared with any child
+ * forked meanwhile, and an OFD lock taken through a shared open file would be the parent's
+ * too: so before every try the wait asks getpid(), and a copy goes on with descriptors of its
+ * own (a blocking wait) or is refused with -ECHILD (a waiter, whose descriptor sits in the
+ * event loop the child copied). While a blocking wait runs, signals are blocked except inside
+ * its sleep: a handler then runs only where the wait looks at once at what it did (ended the
+ * wait under PIDLOCK_INTERRUPTIBLE, forked), never between a try and the sleep. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "pidlock-int.h"
@@ -52,37 +62,102 @@ static long next_delay(long delay, bool woken)
 	return delay >= MAX_DELAY_NS / 2 ? MAX_DELAY_NS : delay * 2;
 }
 
-/* Descriptors the library keeps between calls carry a signal number set with F_SETSIG, which
- * nothing else sets (it only matters with O_ASYNC, which nothing here uses): a number closed
- * behind our back and reused shows another, and is then neither read nor closed. */
-#define OUR_SIG 63
+/* The descriptors a wait keeps: an epoll instance that lists them with our tag (ident.c, the
+ * proof that a number is still ours) and the inotify instance. Closing an inotify instance that
+ * had watches waits for an SRCU grace period in the kernel (milliseconds, tens of them on a
+ * busy machine), and it would fall between winning the lock and returning, so one set is kept
+ * for the process's next wait. It belongs to the process that made it: a forked child closes
+ * its copies (a child must not read its parent's events) and makes its own. */
+struct kept {
+	pid_t owner;
+	int epfd;
+	int ifd;            /* -1 where inotify is refused: the retry timer alone then */
+};
 
-static int marks; /* 1 they work, 0 refused (qemu-user has no F_SETSIG), -1 not known yet */
+static struct kept *spare;
 
-static inline bool marks_work(void) { return PL_LOAD(&marks) == 1; }
+static bool drain(int ifd);
 
-static inline bool mark_ours(int fd)
+/* A set copied into a forked child, or one whose numbers are no longer ours: the child's
+ * copies are closed when the epoll still lists them, else nothing is touched. */
+static void forget(struct kept *k, bool close_copies)
 {
-	if (fd < 0)
-		return false;
-	if (fcntl(fd, F_SETSIG, OUR_SIG) == 0) {
-		PL_STORE(&marks, 1);
-		return true;
+	if (!k)
+		return;
+	if (close_copies && k->ifd >= 0 && pidlock__kept_listed(k->epfd, &k->ifd, 1)) {
+		close(k->ifd);
+		close(k->epfd);
 	}
-	/* Without marks nothing is kept between calls of the blocking waits; a waiter's
-	 * descriptors then cannot be checked, which pidlock(3) says. */
-	PL_STORE(&marks, 0);
-	return errno == EINVAL;
+	free(k);
 }
 
-static inline bool is_ours(int fd)
+static bool register_fd(int epfd, int fd)
 {
-	return fd >= 0 && (!marks_work() || fcntl(fd, F_GETSIG) == OUR_SIG);
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = pidlock__kept_tag() };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0;
 }
 
-/* The watch of one waiter: which file it is on. */
+static struct kept *take_kept(void)
+{
+	struct kept *k = PL_XCHG(&spare, (struct kept *)NULL);
+
+	if (k) {
+		if (k->owner == getpid() && pidlock__kept_listed(k->epfd, &k->ifd, 1)) {
+			drain(k->ifd);
+			return k;
+		}
+		forget(k, k->owner != getpid());
+	}
+	k = malloc(sizeof *k);
+	if (!k)
+		return NULL;
+	k->owner = getpid();
+	k->ifd = -1;
+	k->epfd = pidlock__above_std(epoll_create1(EPOLL_CLOEXEC));
+	if (k->epfd < 0) {
+		free(k);
+		return NULL;
+	}
+#ifdef PIDLOCK_HAVE_INOTIFY
+	k->ifd = pidlock__above_std(inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+	if (k->ifd >= 0 && !register_fd(k->epfd, k->ifd)) {
+		close(k->ifd);
+		k->ifd = -1;
+	}
+#endif
+	return k;
+}
+
+static void give_back(struct kept *k, int wd)
+{
+	struct kept *none = NULL;
+
+	if (!k)
+		return;
+	if (k->owner != getpid()) {
+		forget(k, true);
+		return;
+	}
+#ifdef PIDLOCK_HAVE_INOTIFY
+	if (wd >= 0 && k->ifd >= 0)
+		inotify_rm_watch(k->ifd, wd);
+#else
+	(void)wd;
+#endif
+	/* Only a set with an inotify instance is kept: an epoll that lists nothing of ours could
+	 * not be proven ours at the next take. */
+	if (k->ifd < 0 || !PL_CAS(&spare, &none, k)) {
+		if (k->ifd >= 0)
+			close(k->ifd);
+		close(k->epfd);
+		free(k);
+	}
+}
+
+/* The watch of one wait: which file it is on. */
 struct watch {
-	int ifd;
+	struct kept *k;
 	int wd;
 	dev_t dev;
 	ino_t ino;
@@ -96,7 +171,7 @@ static bool drain(int ifd)
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	bool any = false;
 
-	while (read(ifd, buf, sizeof buf) > 0)
+	while (ifd >= 0 && read(ifd, buf, sizeof buf) > 0)
 		any = true;
 	return any;
 }
@@ -107,86 +182,37 @@ static bool drain(int ifd)
 static bool watch_file(struct watch *w, struct pidlock_try *t)
 {
 	char proc[64];
+	int ifd = w->k ? w->k->ifd : -1;
 
-	if (w->ifd < 0 || t->fd < 0)
+	if (ifd < 0 || t->fd < 0)
 		return false;
 	if (w->wd >= 0 && w->dev == t->st.st_dev && w->ino == t->st.st_ino)
 		return false;
 	if (w->wd >= 0)
-		inotify_rm_watch(w->ifd, w->wd);
+		inotify_rm_watch(ifd, w->wd);
 	snprintf(proc, sizeof proc, "/proc/self/fd/%d", t->fd);
-	w->wd = inotify_add_watch(w->ifd, proc, WATCH_EVENTS);
-	if (w->wd < 0) /* no /proc: the path, which pidlock__try_moved() just showed is ours */
-		w->wd = inotify_add_watch(w->ifd, t->l->real, WATCH_EVENTS | IN_DONT_FOLLOW);
+	w->wd = inotify_add_watch(ifd, proc, WATCH_EVENTS);
+	if (w->wd < 0) /* no /proc: the path, which the last try just showed is this file */
+		w->wd = inotify_add_watch(ifd, t->l->real, WATCH_EVENTS | IN_DONT_FOLLOW);
 	w->dev = t->st.st_dev;
 	w->ino = t->st.st_ino;
 	return w->wd >= 0;
 }
-
-/* Closing an inotify instance that had watches waits for an SRCU grace period in the kernel
- * (milliseconds, tens of them on a busy machine), and it would fall between winning the lock
- * and returning. So one instance is kept for the process's next wait, with its watch removed,
- * tagged with the fork generation that made it (a child must not read its parent's events).
- * A program may close it behind our back (closefrom(), close_range()) and the number may then
- * name anything, even a blocking pipe: so it also carries a signal number set with F_SETSIG,
- * which nothing else sets, and is used only while fcntl(F_GETSIG) still shows it. */
-#define SPARE_NONE ULLONG_MAX
-static unsigned long long spare = SPARE_NONE;
-
-static int take_instance(void)
-{
-	unsigned long long v = PL_XCHG(&spare, SPARE_NONE);
-	int ifd;
-
-	if (v != SPARE_NONE) {
-		ifd = (int)(v & 0xffffffffu);
-		if (is_ours(ifd)) {
-			if ((unsigned)(v >> 32) == pidlock__generation()) {
-				drain(ifd);
-				return ifd;
-			}
-			close(ifd); /* the parent's, copied by fork() */
-		}
-	}
-	ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (ifd >= 0 && !mark_ours(ifd)) {
-		close(ifd);
-		return -1;
-	}
-	return ifd;
-}
-
-static void give_back(struct watch *w)
-{
-	unsigned long long none = SPARE_NONE;
-
-	if (w->ifd < 0)
-		return;
-	if (w->wd >= 0)
-		inotify_rm_watch(w->ifd, w->wd);
-	if (!marks_work() || !PL_CAS(&spare, &none,
-					    (unsigned long long)pidlock__generation() << 32 |
-						    (unsigned)w->ifd))
-		close(w->ifd);
-	w->ifd = -1;
-}
 #else
 static bool drain(int ifd) { (void)ifd; return false; }
 static bool watch_file(struct watch *w, struct pidlock_try *t) { (void)w, (void)t; return false; }
-static int take_instance(void) { return -1; }
-static void give_back(struct watch *w) { (void)w; }
 #endif
 
 static bool still_held(int r) { return r == -EAGAIN || r == -EBUSY; }
 
 /* After a failed try: reopen the path if the file left it, and make sure the watch is on the
  * file now at the path, trying again each time something changed. Returns the last result. */
-static int settle_watch(struct watch *w, struct pidlock_try *t, int r)
+static int follow_file(struct watch *w, struct pidlock_try *t, int r)
 {
 	int n;
 
 	for (n = 0; still_held(r) && n < MAX_QUICK_TRIES; n++) {
-		if (pidlock__try_moved(t) || watch_file(w, t))
+		if (pidlock__try_reopen_if_moved(t) || watch_file(w, t))
 			r = pidlock__try(t);
 		else
 			break;
@@ -194,9 +220,44 @@ static int settle_watch(struct watch *w, struct pidlock_try *t, int r)
 	return r;
 }
 
-int pidlock__wait_for(struct pidlock_try *t, int timeout_ms)
+/* A blocking wait copied into a child (a signal handler forked and the child returned into
+ * the wait): it goes on as the child's own, with descriptors of its own. */
+static void rehome(struct pidlock_try *t, struct watch *w)
 {
-	struct watch w = { .ifd = take_instance(), .wd = -1 };
+	forget(w->k, true);
+	w->k = take_kept();
+	w->wd = -1;
+	pidlock__try_park(t);
+	t->pid = getpid();
+	t->id = pidlock__new_id();
+}
+
+/* Signals a wait holds back until its sleep: all but those the kernel raises for the
+ * instruction itself, which must never be blocked. */
+static void wait_signals(sigset_t *set)
+{
+	sigfillset(set);
+	sigdelset(set, SIGSEGV);
+	sigdelset(set, SIGBUS);
+	sigdelset(set, SIGFPE);
+	sigdelset(set, SIGILL);
+	sigdelset(set, SIGTRAP);
+	sigdelset(set, SIGSYS);
+}
+
+void pidlock__block_signals(sigset_t *old)
+{
+	sigset_t set;
+
+	wait_signals(&set);
+	pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+void pidlock__restore_signals(const sigset_t *old) { pthread_sigmask(SIG_SETMASK, old, NULL); }
+
+int pidlock__wait_for(struct pidlock_try *t, int timeout_ms, const sigset_t *sleep_mask)
+{
+	struct watch w = { .k = take_kept(), .wd = -1 };
 	long long deadline = timeout_ms > 0 ? now_ns() + timeout_ms * 1000000LL : LLONG_MAX;
 	long delay = FIRST_DELAY_NS;
 	struct pollfd pfd;
@@ -205,7 +266,7 @@ int pidlock__wait_for(struct pidlock_try *t, int timeout_ms)
 	int r = -EAGAIN, n;
 
 	for (;;) {
-		r = settle_watch(&w, t, r);
+		r = follow_file(&w, t, r);
 		if (!still_held(r))
 			break;
 		left = deadline - now_ns();
@@ -215,18 +276,20 @@ int pidlock__wait_for(struct pidlock_try *t, int timeout_ms)
 			left = delay;
 		ts.tv_sec = left / 1000000000LL;
 		ts.tv_nsec = left % 1000000000LL;
-		pfd.fd = w.wd >= 0 ? w.ifd : -1;
+		pfd.fd = w.wd >= 0 ? w.k->ifd : -1;
 		pfd.events = POLLIN;
-		n = ppoll(&pfd, 1, &ts, NULL);
+		n = ppoll(&pfd, 1, &ts, sleep_mask);
 		if (n < 0 && errno == EINTR && (t->l->flags & PIDLOCK_INTERRUPTIBLE)) {
 			r = -EINTR;
 			break;
 		}
 		/* Without the flag a signal is only a pause: the handler ran, the wait goes on. */
-		delay = next_delay(delay, n > 0 && drain(w.ifd));
+		if (pidlock__try_copied(t))
+			rehome(t, &w);
+		delay = next_delay(delay, n > 0 && w.k && drain(w.k->ifd));
 		r = pidlock__try(t);
 	}
-	give_back(&w);
+	give_back(w.k, w.wd);
 	return r;
 }
 
@@ -234,8 +297,7 @@ int pidlock__wait_for(struct pidlock_try *t, int timeout_ms)
 struct pidlock_waiter {
 	struct pidlock_try t;
 	struct watch w;
-	int tfd;            /* the retry timer */
-	int epfd;           /* the one descriptor a loop watches: the timer and the watch */
+	int tfd;            /* the retry timer, listed in the kept epoll beside the watch */
 	long delay;
 	bool done;          /* an error or a success ended it */
 };
@@ -248,34 +310,41 @@ static void arm(pidlock_waiter *wt, long ns)
 	timerfd_settime(wt->tfd, 0, &its, NULL);
 }
 
+/* Whether every descriptor the waiter keeps is still its own (ident.c). */
+static bool waiter_proven(const pidlock_waiter *wt)
+{
+	int fds[2] = { wt->tfd, wt->w.k->ifd };
+
+	return pidlock__kept_listed(wt->w.k->epfd, fds, wt->w.k->ifd >= 0 ? 2 : 1);
+}
+
 int pidlock_waiter_new(const char *path, unsigned flags, pidlock_waiter **ret)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	pidlock_waiter *wt;
 	int r;
 
 	if (!ret)
 		return -EINVAL;
 	*ret = NULL;
+	pidlock__explain_clear();
 	wt = calloc(1, sizeof *wt);
 	if (!wt)
 		return -ENOMEM;
-	wt->w.ifd = wt->tfd = wt->epfd = -1;
+	wt->tfd = -1;
 	wt->w.wd = -1;
 	r = pidlock__try_new(path, flags, &wt->t);
 	if (r < 0) {
 		free(wt);
 		return r;
 	}
-	/* The process's kept instance (or a new one), given back by pidlock_waiter_free(): an
-	 * event loop would otherwise pay the kernel's wait on closing it after every wait. */
-	wt->w.ifd = take_instance();
-	wt->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	wt->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (!mark_ours(wt->tfd) || !mark_ours(wt->epfd) ||
-	    epoll_ctl(wt->epfd, EPOLL_CTL_ADD, wt->tfd, &ev) < 0 ||
-	    (wt->w.ifd >= 0 && epoll_ctl(wt->epfd, EPOLL_CTL_ADD, wt->w.ifd, &ev) < 0)) {
-		r = -errno;
+	/* The process's kept set (or a new one), given back by pidlock_waiter_free(): an event
+	 * loop would otherwise pay the kernel's wait on closing it after every wait. */
+	wt->w.k = take_kept();
+	if (wt->w.k)
+		wt->tfd = pidlock__above_std(timerfd_create(CLOCK_MONOTONIC,
+							    TFD_NONBLOCK | TFD_CLOEXEC));
+	if (!wt->w.k || wt->tfd < 0 || !register_fd(wt->w.k->epfd, wt->tfd)) {
+		r = errno ? -errno : -ENOMEM;
 		pidlock_waiter_free(wt);
 		return r;
 	}
@@ -285,7 +354,7 @@ int pidlock_waiter_new(const char *path, unsigned flags, pidlock_waiter **ret)
 	return 0;
 }
 
-int pidlock_waiter_fd(const pidlock_waiter *wt) { return wt ? wt->epfd : -EINVAL; }
+int pidlock_waiter_fd(const pidlock_waiter *wt) { return wt ? wt->w.k->epfd : -EINVAL; }
 
 int pidlock_waiter_try(pidlock_waiter *wt, pidlock **ret_lock, pid_t *ret_holder)
 {
@@ -299,24 +368,35 @@ int pidlock_waiter_try(pidlock_waiter *wt, pidlock **ret_lock, pid_t *ret_holder
 		*ret_lock = NULL;
 	if (!wt || !ret_lock)
 		return -EINVAL;
+	pidlock__explain_clear();
 	if (wt->done)
 		return -EINVAL;
+	if (pidlock__try_copied(&wt->t)) {
+		pidlock__explain("this waiter was made by process %d: a forked copy never waits "
+				 "through its parent's descriptors (free it and make a new one)",
+				 (int)wt->t.pid);
+		return -ECHILD;
+	}
 	/* A waiter lives across calls: its descriptors may have been closed behind its back. */
-	if (!is_ours(wt->epfd) || !is_ours(wt->tfd) || (wt->w.ifd >= 0 && !is_ours(wt->w.ifd))) {
-		wt->epfd = wt->tfd = wt->w.ifd = -1; /* forgotten, not closed: not ours now */
+	if (!waiter_proven(wt)) {
+		free(wt->w.k);  /* forgotten, not closed: the numbers are not ours now */
+		wt->w.k = NULL;
+		wt->tfd = -1;
 		wt->done = true;
 		pidlock__try_done(&wt->t, -EBADFD);
+		pidlock__explain("a descriptor this waiter keeps was closed behind the library's back");
 		return -EBADFD;
 	}
-	woken = wt->w.ifd >= 0 && drain(wt->w.ifd);
+	woken = drain(wt->w.k->ifd);
 	while (read(wt->tfd, &ticks, sizeof ticks) > 0)
 		;
-	r = settle_watch(&wt->w, &wt->t, pidlock__try(&wt->t));
+	r = follow_file(&wt->w, &wt->t, pidlock__try(&wt->t));
 	if (still_held(r)) {
 		wt->delay = next_delay(wt->delay, woken);
 		arm(wt, wt->delay);
 		if (r == -EAGAIN && ret_holder)
 			*ret_holder = pidlock__try_holder(&wt->t);
+		pidlock__try_park(&wt->t); /* no descriptor of a try is kept between calls */
 		return r;
 	}
 	wt->done = true;
@@ -330,14 +410,27 @@ void pidlock_waiter_free(pidlock_waiter *wt)
 {
 	if (!wt)
 		return;
+	if (pidlock__try_copied(&wt->t)) {
+		/* A forked copy: only its copies of the descriptors are closed. The epoll and the
+		 * inotify instance are shared with the parent, so nothing is removed from them,
+		 * and the directories the parent made are the parent's. */
+		if (wt->w.k && waiter_proven(wt))
+			close(wt->tfd);
+		forget(wt->w.k, true);
+		if (!wt->done)
+			free(wt->t.l);
+		free(wt);
+		return;
+	}
 	if (!wt->done && wt->t.l)
 		pidlock__try_done(&wt->t, -ECANCELED);
-	if (is_ours(wt->epfd))
-		close(wt->epfd);
-	if (is_ours(wt->tfd))
+	if (wt->w.k && wt->tfd >= 0 && waiter_proven(wt)) {
+		epoll_ctl(wt->w.k->epfd, EPOLL_CTL_DEL, wt->tfd, NULL);
 		close(wt->tfd);
-	if (is_ours(wt->w.ifd))
-		give_back(&wt->w);
+		give_back(wt->w.k, wt->w.wd);
+	} else {
+		free(wt->w.k);
+	}
 	free(wt);
 }
 #else
