@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -270,6 +272,212 @@ START_TEST(missing_directory_left_by_dotdot_not_made)
 }
 END_TEST
 
+/* A child stopped in pause() after @prepare(@arg) succeeded in it (the test fails if not). */
+static pid_t paused_child(int (*prepare)(void *), void *arg)
+{
+	int p[2];
+	char c = 0;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		c = prepare(arg) == 0 ? 'y' : 'n';
+		if (write(p[1], &c, 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	ck_assert_int_eq(read(p[0], &c, 1), 1);
+	close(p[0]);
+	ck_assert_int_eq(c, 'y');
+	return pid;
+}
+
+static bool become_nobody(void) { return setgid(NOBODY) == 0 && setuid(NOBODY) == 0; }
+
+static int flock_read_only(void *path)
+{
+	int fd = become_nobody() ? open((const char *)path, O_RDONLY | O_CLOEXEC) : -1;
+
+	return fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0;
+}
+
+/* Only the library's own lock, on a descriptor open for writing, makes a holder: an exclusive
+ * flock that another user takes through a read-only open of a PIDLOCK_READABLE file does not
+ * (in the flock build it is the same kind of lock as the holder's). */
+START_TEST(flock_of_a_reader_is_not_a_holder)
+{
+	pid_t reader;
+
+	if (!root_or_skip("flock_of_a_reader_is_not_a_holder"))
+		return;
+	open_tdir();
+	leave_file(tpath("f.lock"), PIDLOCK_READABLE);
+	reader = paused_child(flock_read_only, (void *)tpath("f.lock"));
+	write_pid_file(tpath("f.lock"), reader);
+	ck_assert_int_eq(pidlock_holds(tpath("f.lock"), reader), 0);
+	stop_holder(reader);
+}
+END_TEST
+
+static int check_nothing(void *path)
+{
+	char why[256];
+
+	pidlock_check_path((const char *)path, why, sizeof why);
+	return 0;
+}
+
+/* Trust follows the effective uid of the moment: a root process that was nobody for a while
+ * (seteuid() and back) trusts nobody's directories no more than a fresh one does. */
+START_TEST(euid_changed_and_back_trusts_nothing_more)
+{
+	char why[256];
+	pidlock *l = NULL;
+
+	if (!root_or_skip("euid_changed_and_back_trusts_nothing_more"))
+		return;
+	open_tdir();
+	ck_assert_int_eq(mkdir(tpath("nb"), 0755), 0);
+	ck_assert_int_eq(chown(tpath("nb"), NOBODY, NOBODY), 0);
+	ck_assert_int_eq(seteuid(NOBODY), 0);
+	check_nothing((void *)tpath("nb/daemon.lock")); /* the library asked while nobody */
+	ck_assert_int_eq(seteuid(0), 0);
+	ck_assert_int_eq(pidlock_check_path(tpath("nb/daemon.lock"), why, sizeof why), -EPERM);
+	ck_assert_msg(strstr(why, "belongs to uid 65534"), "why: %s", why);
+	ck_assert_int_eq(pidlock_acquire(tpath("nb/daemon.lock"), 0, 0, &l, NULL), -EPERM);
+	ck_assert(!exists(tpath("nb/daemon.lock")));
+}
+END_TEST
+
+/* A path proven once is proven again on every acquire: an ancestor opened to other users (or
+ * handed to one) since makes this process refuse it as a fresh process would. */
+START_TEST(ancestor_opened_after_proof_is_refused)
+{
+	char why[256];
+	pidlock *l = NULL;
+
+	ck_assert_int_eq(mkdir(tpath("a"), 0755), 0);
+	ck_assert_int_eq(mkdir(tpath("a/b"), 0700), 0);
+	ck_assert_int_eq(pidlock_acquire(tpath("a/b/x.lock"), 0, 0, &l, NULL), 0);
+	ck_assert_int_eq(pidlock_release(l), 0);
+	ck_assert_int_eq(chmod(tpath("a"), 0777), 0);
+	ck_assert_int_eq(pidlock_acquire(tpath("a/b/x.lock"), 0, 0, &l, NULL), -EPERM);
+	ck_assert_ptr_nonnull(pidlock_last_error());
+	ck_assert_msg(strstr(pidlock_last_error(), "/a is writable by other users"), "said: %s",
+		      pidlock_last_error());
+	ck_assert_int_eq(pidlock_check_path(tpath("a/b/x.lock"), why, sizeof why), -EPERM);
+	ck_assert_msg(strstr(why, "/a is writable by other users (mode 0777) and not sticky"),
+		      "why: %s", why);
+	ck_assert_int_eq(chmod(tpath("a"), 0755), 0);
+	if (geteuid() != 0)
+		return; /* the chown case needs root */
+	ck_assert_int_eq(chown(tpath("a"), NOBODY, NOBODY), 0);
+	ck_assert_int_eq(pidlock_acquire(tpath("a/b/x.lock"), 0, 0, &l, NULL), -EPERM);
+}
+END_TEST
+
+/* A wait re-proves the path before every try: the holder goes away after an ancestor was
+ * opened to other users, and the wait refuses instead of taking the lock there. */
+START_TEST(wait_rechecks_ancestors)
+{
+	pidlock *l = NULL;
+	pidlock_waiter *w = NULL;
+	pid_t holder, opener;
+
+	ck_assert_int_eq(mkdir(tpath("w"), 0755), 0);
+	holder = start_holder(tpath("w/x.lock"), 0, false);
+	ck_assert_int_eq(pidlock_waiter_new(tpath("w/x.lock"), 0, &w), 0);
+	ck_assert_int_eq(pidlock_waiter_try(w, &l, NULL), -EAGAIN);
+	ck_assert_int_eq(chmod(tpath("w"), 0777), 0);
+	stop_holder(holder);
+	ck_assert_int_eq(pidlock_waiter_try(w, &l, NULL), -EPERM);
+	pidlock_waiter_free(w);
+	ck_assert(!exists(tpath("w/x.lock")));
+
+	/* The same in a timed acquire: opened, then released, while it waits. */
+	ck_assert_int_eq(chmod(tpath("w"), 0755), 0);
+	holder = start_holder(tpath("w/x.lock"), 0, false);
+	opener = fork();
+	ck_assert_int_ge(opener, 0);
+	if (opener == 0) {
+		usleep(200 * 1000);
+		_exit(chmod(tpath("w"), 0777) == 0 && kill(holder, SIGKILL) == 0 ? 0 : 1);
+	}
+	ck_assert_int_eq(pidlock_acquire(tpath("w/x.lock"), 0, 5000, &l, NULL), -EPERM);
+	ck_assert_ptr_null(l);
+	stop_holder(holder);
+	waitpid(opener, NULL, 0);
+}
+END_TEST
+
+/* What a set-user-ID program another user started looks like: real uid nobody, effective and
+ * saved uid root. */
+static int setuid_program_of_nobody(void *unused)
+{
+	(void)unused;
+	return setreuid(NOBODY, 0);
+}
+
+/* PIDLOCK_CHECK_PID: a process another user started cannot make root's file count as held,
+ * even one that runs with root's effective uid (su, passwd, stopped on a recycled PID). */
+START_TEST(check_pid_ignores_another_users_setuid_program)
+{
+	pidlock *l = NULL;
+	pid_t su;
+
+	if (!root_or_skip("check_pid_ignores_another_users_setuid_program"))
+		return;
+	su = paused_child(setuid_program_of_nobody, NULL);
+	write_pid_file(tpath("c.lock"), su);
+	ck_assert_int_eq(pidlock_acquire(tpath("c.lock"), PIDLOCK_CHECK_PID, 0, &l, NULL), 0);
+	ck_assert_int_eq(pidlock_release(l), 0);
+	stop_holder(su);
+}
+END_TEST
+
+static int squat(void *path)
+{
+	int fd = become_nobody() ? open((const char *)path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+					0644) : -1;
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	char buf[32];
+	int len = snprintf(buf, sizeof buf, "%d\n", (int)getpid());
+
+	return fd < 0 || write(fd, buf, (size_t)len) != len || fcntl(fd, F_OFD_SETLK, &fl) < 0;
+}
+
+/* A file another user made first in a sticky directory, with their PID in it and locked: the
+ * owner check comes before the lock is tried, so it is refused with the reason (never "already
+ * running" with their PID, never waited on). */
+START_TEST(squatter_in_sticky_directory_is_refused_not_waited_on)
+{
+	pidlock *l = NULL;
+	pid_t squatter, holder = 0;
+	long long t0;
+
+	if (!root_or_skip("squatter_in_sticky_directory_is_refused_not_waited_on"))
+		return;
+	ck_assert_int_eq(mkdir(tpath("tmp"), 01777), 0);
+	ck_assert_int_eq(chmod(tpath("tmp"), 01777), 0);
+	open_tdir();
+	squatter = paused_child(squat, (void *)tpath("tmp/app.lock"));
+	ck_assert_int_eq(pidlock_acquire(tpath("tmp/app.lock"), 0, 0, &l, &holder), -EPERM);
+	ck_assert_int_eq(holder, 0);
+	ck_assert_ptr_nonnull(pidlock_last_error());
+	ck_assert_msg(strstr(pidlock_last_error(), "belongs to uid 65534"), "said: %s",
+		      pidlock_last_error());
+	t0 = now_ms();
+	ck_assert_int_eq(pidlock_acquire(tpath("tmp/app.lock"), 0, 2000, &l, &holder), -EPERM);
+	ck_assert_int_lt(now_ms() - t0, 1500); /* refused at once, not after the wait */
+	ck_assert_int_eq(holder, 0);
+	stop_holder(squatter);
+}
+END_TEST
+
 Suite *suite_security(void)
 {
 	Suite *s = suite_create("security");
@@ -283,6 +491,12 @@ Suite *suite_security(void)
 		  failed_acquire_leaves_nothing,
 		  relative_path_survives_chdir,
 		  retargeted_link_followed_again,
-		  missing_directory_left_by_dotdot_not_made);
+		  missing_directory_left_by_dotdot_not_made,
+		  flock_of_a_reader_is_not_a_holder,
+		  euid_changed_and_back_trusts_nothing_more,
+		  ancestor_opened_after_proof_is_refused,
+		  wait_rechecks_ancestors,
+		  check_pid_ignores_another_users_setuid_program,
+		  squatter_in_sticky_directory_is_refused_not_waited_on);
 	return s;
 }
