@@ -86,7 +86,40 @@ if [ "$(id -u)" = 0 ] && unshare --pid --fork --mount-proc true 2>/dev/null; the
 else
 	echo "skipped: a child PID namespace (needs root and unshare)"
 fi
-# 5. File systems where the device in a lock line is not the one stat() gives: a btrfs
+# 5. A helper that the command started as another user without closing descriptors (setpriv,
+# runuser, su do not close them) inherits a copy of the lock's descriptor and writes its own
+# PID through it. It is not the holder: status does not print it, stop does not signal it.
+if as_nobody true && command -v perl >/dev/null; then
+	mkdir -m 1777 "$work/helper"
+	chmod 0755 "$work"
+	# perl: a write at offset 0 through the inherited descriptor, as pwrite() would; the
+	# descriptor is kept open (@keep) while it sleeps.
+	relabel='for (glob "/proc/self/fd/*") { next unless (readlink($_) // "") eq $ARGV[0];
+		my ($n) = m{(\d+)$}; open(my $fh, "+<&=", $n) or next; sysseek($fh, 0, 0);
+		syswrite($fh, "$$\n"); truncate($fh, length("$$\n")); push @keep, $fh; }
+		open(my $o, ">", $ARGV[1]) or die "$ARGV[1]: $!"; print $o "$$\n"; close $o;
+		sleep 60;'
+	"$PIDLOCK" run "$f" -- sh -c 'setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		perl -e "$0" "$1" "$2" & exec sleep 60' "$relabel" "$f" "$work/helper/pid" &
+	holder=$!
+	remember "$holder"
+	until_ok test -s "$work/helper/pid"
+	helper=$(cat "$work/helper/pid")
+	remember "$helper"
+	until_ok file_says "$f" "$helper"
+	expect 0 "$PIDLOCK" status "$f"
+	[ -z "$out" ] || fail "status printed '$out': the helper $helper only inherited the lock"
+	expect 4 "$PIDLOCK" stop --timeout 0.2 "$f"
+	alive "$helper" || fail "stop signalled the helper $helper, which only inherited the lock"
+	alive "$holder" || fail "the holder died"
+	kill "$holder" "$helper" 2>/dev/null || true
+	wait "$holder" 2>/dev/null || true
+	rm -f "$f"
+else
+	echo "skipped: a helper that inherited the descriptor (needs root, setpriv and perl)"
+fi
+
+# 6. File systems where the device in a lock line is not the one stat() gives: a btrfs
 # subvolume, and an overlay with a tmpfs upper layer over another file system. status prints,
 # and stop signals, the holder there as anywhere. Mounts are undone on every way out.
 mounts=""
