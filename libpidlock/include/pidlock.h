@@ -56,9 +56,11 @@ typedef struct pidlock pidlock;
 enum pidlock_flags {
 	/** Also honour a PID written by code that holds no kernel lock: an unlocked file whose
 	 *  PID is alive, is not the caller, is not 1 (an init, never a legacy daemon's PID left
-	 *  from an earlier container or boot), and runs as the file's owner counts as held. No
-	 *  clock is compared, so no step of the wall clock changes the answer; the price is that
-	 *  a PID reused by another process of the same user keeps the file held until it exits. */
+	 *  from an earlier container or boot), and runs wholly as the file's owner (real and
+	 *  effective uid alike: a set-user-ID program another user started never counts) counts
+	 *  as held. No clock is compared, so no step of the wall clock changes the answer; the
+	 *  price is that a PID reused by another process of the same user keeps the file held
+	 *  until it exits. */
 	PIDLOCK_CHECK_PID = 1 << 0,
 	/** fdatasync() the file after writing the PID (off by default: a PID file on tmpfs or
 	 *  /run does not outlive a reboot anyway). */
