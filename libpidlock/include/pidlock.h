@@ -7,15 +7,24 @@
  * the lock on that very file. Every function returns 0 (or a documented non-negative value) on
  * success and a negative errno on failure; output parameters come last.
  *
- * Fork: a handle inherited by fork(2) (or by any other way of forking: _Fork(), a raw clone,
- * which are noticed through a page the kernel wipes in every child) is a copy. The child's
- * pidlock_release() only closes its descriptor, never unlinking or unlocking the parent's
- * lock, unless the child first adopted the lock with pidlock_update() (the daemonize flow).
- * Once a child has adopted it, the parent's release only closes the parent's copy. When the
- * owning handle is released, the lock is released for every copy: a forked worker that still
- * has the descriptor does not keep it. A copy does keep the lock when the owner dies without
- * releasing (SIGKILL): the kernel frees the lock only when the last descriptor closes.
- * Descriptors are O_CLOEXEC.
+ * Fork: a handle belongs to the process that acquired it (or adopted it with pidlock_update()),
+ * asked of the kernel with getpid(): a handle inherited by any kind of fork (fork(2), _Fork(),
+ * a raw clone) is a copy, whose pidlock_release() only closes its descriptor, never unlinking
+ * or unlocking the owner's lock, unless the child first adopted the lock with pidlock_update()
+ * (the daemonize flow). Once a child has adopted it, the parent's release only closes the
+ * parent's copy. When the owning handle is released, the lock is released for every copy: a
+ * forked worker that still has the descriptor does not keep it. A copy does keep the lock when
+ * the owner dies without releasing (SIGKILL): the kernel frees the lock only when the last
+ * descriptor closes. A wait or a waiter copied into a child never takes the lock through its
+ * parent's descriptors: a blocking wait goes on in the child with descriptors of its own, a
+ * waiter's pidlock_waiter_try() returns -ECHILD there. Descriptors are O_CLOEXEC.
+ *
+ * The descriptor (pidlock_fd()): the lock is a lock on its open file, over bytes 0 to 2^62 and
+ * more (the range names the owner; lock-file tools see a write lock on the file). A caller may
+ * read it, write it (the "PID\n" is only a label), seek it, fstat it and let forked children
+ * inherit it. A caller must not close it, dup2() over it, or take or drop fcntl()/flock() locks
+ * through it: the library would then find it is no longer its lock (-EBADFD) and touch nothing.
+ * No descriptor the library keeps ever uses 0, 1 or 2.
  *
  * Paths: the lock file and every directory above it must be safe from other users: each
  * directory owned by root or the caller's effective user and writable by nobody else unless
@@ -69,7 +78,9 @@ enum pidlock_flags {
 	PIDLOCK_KEEP_FILE = 1 << 2,
 	/** While waiting, return -EINTR when a signal handler runs (whether or not it was
 	 *  installed with SA_RESTART), instead of waiting on after it. Without this flag no
-	 *  signal ends a wait: handlers run and the wait goes on, with the same deadline. */
+	 *  signal ends a wait: handlers run and the wait goes on, with the same deadline.
+	 *  During a wait, signals are held back outside its sleep (and delivered there at once),
+	 *  so a signal that arrives between two sleeps is never lost. */
 	PIDLOCK_INTERRUPTIBLE = 1 << 3,
 	/** Since 1.1. Create the file readable by other users (0644 minus umask) for monitoring
 	 *  agents that read PID files as another user. The cost: any user who can open the file
@@ -91,8 +102,9 @@ enum pidlock_flags {
  *
  * Waiting (timeout_ms != 0) sleeps on inotify events of the file and retries when it may have
  * changed hands: the holder's release, close or death, or the file leaving the path (then the
- * path is opened again). The inotify descriptor of a timed or endless wait (close-on-exec) is
- * kept for the process's next wait, checked before each use.
+ * path is opened again). The inotify descriptor of a timed or endless wait, with an epoll
+ * descriptor that proves it is still the library's (both close-on-exec), is kept for the
+ * process's next wait.
  *
  * @param path        the lock file
  * @param flags       enum pidlock_flags
@@ -266,11 +278,13 @@ PIDLOCK_API int pidlock_waiter_fd(const pidlock_waiter *waiter);
  * Try once, without blocking. @return 0 with *ret_lock the new handle (the waiter can then be
  * freed); -EAGAIN still held (*ret_holder as for pidlock_acquire(); wait for the descriptor
  * again); -EBUSY read-locked by a reader; -EBADFD a descriptor the waiter keeps between calls
- * was closed behind its back (nothing of what now has its number is read or closed); or an
- * error of pidlock_acquire() (the waiter is done: free it).
+ * was closed behind its back (nothing of what now has its number is read or closed); -ECHILD
+ * (since 1.2) the waiter was made by another process and copied into this one by fork (free it
+ * and make a new one); or an error of pidlock_acquire() (the waiter is done: free it).
  */
 PIDLOCK_API int pidlock_waiter_try(pidlock_waiter *waiter, pidlock **ret_lock, pid_t *ret_holder);
-/** Stop waiting: closes the waiter's descriptors and frees it. NULL is accepted. */
+/** Stop waiting: closes the waiter's descriptors and frees it (in a forked copy, only the
+ *  copy's descriptors: nothing is removed from the parent's). NULL is accepted. */
 PIDLOCK_API void pidlock_waiter_free(pidlock_waiter *waiter);
 
 /**
