@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <execinfo.h>
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -134,6 +135,19 @@ static void describe(pidlock *lk, char *buf, size_t size)
 			 (unsigned long long)st.st_ino);
 	else
 		snprintf(buf, size, "%d 0 0", fd);
+}
+
+/* A crash says where, on stderr (the explorer shows it with the schedule). */
+static void on_crash(int sig)
+{
+	void *frames[32];
+	int n = backtrace(frames, 32);
+	static const char head[] = "pidlock-explore-agent: crashed; backtrace:\n";
+	if (write(2, head, sizeof(head) - 1) < 0) {
+	}
+	backtrace_symbols_fd(frames, n, 2);
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 static void on_usr1(int sig)
@@ -350,7 +364,14 @@ int main(int argc, char **argv)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_usr1; /* no SA_RESTART */
 	sigaction(SIGUSR1, &sa, NULL);
-	signal(SIGWINCH, SIG_DFL); /* a signal without a handler (ignored by default) */
+	signal(SIGWINCH, SIG_DFL);
+	{
+		void *warm[1];
+		backtrace(warm, 1); /* loads libgcc now, not in the crash handler */
+	}
+	signal(SIGSEGV, on_crash);
+	signal(SIGBUS, on_crash);
+	signal(SIGABRT, on_crash); /* a signal without a handler (ignored by default) */
 	getrlimit(RLIMIT_NOFILE, &saved_nofile);
 
 	reply("H %d", (int)getpid());

@@ -78,8 +78,10 @@ class Agent:
         self.sab = False      # its descriptor was closed or replaced behind the library's back
         self.lost = False     # pidlock_check() said the lock is lost
         self.waiter = False
+        self.waiter_live = False  # made here and not yet used up by a successful try
         self.pending = None   # {"flags", "timeout", "t0"} of a wait in flight
         self.emfile = False
+        self.touched = False  # close/dup2 behind the library's back here (or in a parent)
         self.expect_death = False
 
 
@@ -136,6 +138,22 @@ def wait_dead(pid, limit=5.0):
     return False
 
 
+def death_note(pid):
+    """How @pid ended, when it is our child (starters are)."""
+    end = time.monotonic() + 1.0
+    while time.monotonic() < end:
+        try:
+            got, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return f"state {proc_state(pid)}"
+        if got == pid:
+            if os.WIFSIGNALED(status):
+                return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+            return f"exit status {os.WEXITSTATUS(status)}"
+        time.sleep(0.001)
+    return f"state {proc_state(pid)}"
+
+
 def reap():
     while True:
         try:
@@ -183,6 +201,8 @@ class Run:
         if pid == 0:
             try:
                 os.set_inheritable(b.fileno(), True)
+                err = os.open(os.path.join(self.rundir, "stderr"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                os.dup2(err, 2)
                 os.execv(args[0], args)
             finally:
                 os._exit(127)
@@ -201,7 +221,7 @@ class Run:
             if not msg:
                 ag.alive = False
                 raise Violation("crash", f"{ag.name} (pid {ag.pid}) died during a command"
-                                f" (state {proc_state(ag.pid)})")
+                                f" ({death_note(ag.pid)})")
             text = msg.decode()
             if text.startswith("E "):
                 self.on_event(ag, text)
@@ -238,9 +258,8 @@ class Run:
                     msg = b""
                 if not msg:
                     if not ag.expect_death:
-                        st = proc_state(ag.pid)
                         ag.alive = False
-                        raise Violation("crash", f"{ag.name} (pid {ag.pid}) died (state {st})")
+                        raise Violation("crash", f"{ag.name} (pid {ag.pid}) died ({death_note(ag.pid)})")
                     ag.alive = False
                     continue
                 self.on_event(ag, msg.decode())
@@ -369,6 +388,8 @@ class Run:
         if self.orphan_watch is not None and self.only in (None, "release"):
             who, dev, ino = self.orphan_watch
             holders = self.locked_by(view, dev, ino)
+            if st is None or st.st_ino != ino:
+                holders = None  # the file left the path: a lock on it blocks nobody
             if holders and not any(self.handles[b.slot].ino == ino for b in self.believers()):
                 return Violation("release", f"{who}'s release returned 0, but the lock on inode {ino}"
                                  f" is still held through {', '.join(sorted(holders))}, which"
@@ -450,7 +471,7 @@ class Run:
                 return
             rc = int(r)
             self.note(f"{line} -> {ename(rc)}")
-            ag.waiter = rc == 0
+            ag.waiter = ag.waiter_live = rc == 0
         elif op == "wtry":
             r = self.cmd(ag, "wtry")
             if r == "none":
@@ -459,10 +480,15 @@ class Run:
             d = r.split()
             rc = int(d[0])
             self.note(f"{line} -> {ename(rc)}" + (self.took(ag, 0, d[2:]) if rc == 0 else f" holder {d[1]}"))
+            if rc == 0:
+                ag.waiter_live = False  # done: a waiter that took the lock is freed next
+            if rc == -EBADFD and not ag.touched and self.only is None:
+                raise Violation("sanity", f"{ag.name}'s waiter says a descriptor it keeps was closed"
+                                f" behind its back, but no descriptor of {ag.name} was closed or replaced")
             self.after_acquire(ag, 0, rc, d[2:])
         elif op == "wfree":
             self.cmd(ag, "wfree")
-            ag.waiter = False
+            ag.waiter = ag.waiter_live = False
             self.note(line)
         elif op in ("fork", "rfork"):
             child = args[0]
@@ -474,6 +500,7 @@ class Run:
             sock = socket.socket(fileno=ag._fds[0])
             c = Agent(child, pid, sock, ag.env)
             c.slot, c.sab, c.lost, c.waiter, c.emfile = ag.slot, ag.sab, ag.lost, ag.waiter, ag.emfile
+            c.touched = ag.touched
             self.agents[child] = c
             what = []
             if c.slot is not None:
@@ -500,8 +527,10 @@ class Run:
                 cmdtext = f"emfile {1 if args[0] == 'on' else 0}"
             r = self.cmd(ag, cmdtext)
             self.note(f"{line} -> {r}")
-            if op in ("close", "dup2") and ag.slot is not None and r == "0":
-                ag.sab = True
+            if op in ("close", "dup2") and r == "0":
+                ag.touched = True
+                if ag.slot is not None:
+                    ag.sab = True
             if op == "emfile":
                 ag.emfile = args[0] == "on"
         else:
@@ -569,7 +598,9 @@ class Run:
             self.drain(0.02)
             self.check_exclusion()
             waiting = [a for a in self.agents.values() if a.alive and a.pending]
-            waiters = [a for a in self.agents.values() if a.alive and a.waiter and a.slot is None
+            # Only a waiter in the process that made it, not yet used up, must wake: what a
+            # forked copy of a waiter sees is not promised.
+            waiters = [a for a in self.agents.values() if a.alive and a.waiter_live and a.slot is None
                        and not a.pending]
             if not waiting and not waiters:
                 return
@@ -586,7 +617,7 @@ class Run:
                     if r == "0" and self.lock_free():
                         raise Violation("liveness", f"{a.name}'s waiter descriptor stayed unreadable"
                                         f" {LIVE_BOUND_S:.0f} s while the lock was free")
-                    a.waiter = False  # its part is done: readable
+                    a.waiter_live = False  # its part is done: readable
                 continue
             if now - free_since > LIVE_BOUND_S:
                 names = ", ".join(f"{a.name} ({flags_text(a.pending['flags'])} {a.pending['timeout']})"
@@ -667,6 +698,16 @@ def run_schedule(cfg, sched, only=None, stop_event=None):
         run.finish()
         return None, run
     except Violation as v:
+        if v.prop in ("crash", "hang"):
+            time.sleep(0.05)
+            try:
+                with open(os.path.join(rundir, "stderr")) as f:
+                    err = f.read()[-3000:].strip()
+            except OSError:
+                err = ""
+            if err:
+                v.message += "\n  agent stderr:\n" + "\n".join("    " + x for x in err.splitlines())
+                v.args = (f"{v.prop}: {v.message}",)
         run.note(f"# BROKEN: {v}")
         return v, run
     finally:
@@ -869,8 +910,8 @@ def exh_next(prefix):
 
 # ---------------------------------------------------------------- shrinking
 
-def fails(cfg, sched, prop, tries=3):
-    for _ in range(tries):
+def fails(cfg, sched, prop, tries=None):
+    for _ in range(tries or cfg.tries):
         v, run = run_schedule(cfg, sched, cfg.only)
         if v is not None and v.prop == prop:
             return v, run
@@ -881,8 +922,21 @@ def fails(cfg, sched, prop, tries=3):
 
 def shrink(cfg, sched, v, run, deadline):
     """Delta debugging over the actions, then the environment faults; each candidate is run
-    up to 3 times (a race may need more than one try)."""
+    up to N times, N from how often the schedule as found breaks again (a race may need more
+    than one try: 3 tries for a schedule that breaks every time, up to 20 for a rare one)."""
     best, best_v, best_run = sched, v, run
+    hits = 0
+    for i in range(10):
+        cv, cr = fails(cfg, sched, v.prop, tries=1)
+        if cv is not None:
+            hits += 1
+            best_v, best_run = cv, cr
+        if hits >= 3:
+            break
+    rate = hits / (i + 1)
+    cfg.tries = 3 if rate >= 0.9 else min(20, max(4, int(3 / max(rate, 0.05))))
+    print(f"explore: the schedule as found broke again {hits} of {i + 1} times; shrinking"
+          f" with up to {cfg.tries} runs a candidate", flush=True)
     acts = list(sched.actions)
     n = 2
     while len(acts) >= 2 and time.monotonic() < deadline and not cfg.stop:
