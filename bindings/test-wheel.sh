@@ -8,7 +8,8 @@ rm -rf "$work"
 mkdir -p "$work/src" "$work/elsewhere"
 # A copy, so the build leaves the source tree alone and parallel builds cannot collide.
 cp -r "$top/pyproject.toml" "$top/setup.py" "$top/python" "$top/libpidlock" "$work/src/"
-mkdir -p "$work/src/bindings" && cp "$top/bindings/pidlock.i" "$work/src/bindings/"
+mkdir -p "$work/src/bindings" && cp "$top/bindings/pidlock.i" "$top/bindings/pidlock_message.h" \
+  "$top/bindings/cffi_build.py" "$work/src/bindings/"
 find "$work/src" -name __pycache__ -prune -exec rm -rf {} +
 
 "$py" -m pip wheel -q --no-build-isolation --no-deps -w "$work/dist" "$work/src"

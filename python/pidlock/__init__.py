@@ -8,6 +8,17 @@
 
 Every decision about the lock is made by the C library; this package translates its results
 into Python's habits (exceptions, context managers, None) and nothing more.
+
+Locks are not reentrant: a second acquire() of a path this process already holds fails with
+AlreadyRunning ("already held by this process"), as another process's would; keep the first
+lock. Threads: a PidLock may be used from any thread, one thread at a time; two threads that
+acquire one path conflict as two processes do (one gets the lock, the other AlreadyRunning or
+a wait). The lock belongs to the process, so every thread runs "as the one instance" while it
+is held.
+
+Logging: on logging.getLogger("pidlock"), DEBUG for each try and wake-up of a wait, one INFO
+line when a wait starts ("waiting for PID N to release PATH"). Nothing is logged, and logging
+is not imported, by a program that has not imported logging itself.
 """
 from __future__ import annotations
 
@@ -15,15 +26,20 @@ import errno
 import math
 import operator
 import os
+import sys
 import time
 import warnings
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
-from ._errors import AlreadyRunning, LockLost
+from ._errors import AlreadyRunning, LockLost, Timeout
+
+if TYPE_CHECKING:
+    from ._async import AcquireAsync
 
 __all__ = [
-    "AlreadyRunning", "LockLost", "PidFile", "PidLock", "acquire", "backend", "default_path",
-    "holder", "pid_alive", "read_pid", "acquire_async",
+    "AlreadyRunning", "LockLost", "PidFile", "PidLock", "Timeout", "acquire", "acquire_async",
+    "backend", "check_path", "default_path", "holder", "holds", "lock_method", "pid_alive",
+    "read_pid",
 ]
 
 StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
@@ -48,8 +64,30 @@ _core = _load_backend()
 backend: str = "cffi" if _core.__name__.endswith("._cffi") else "swig"
 __version__: str = _core.version().decode()
 
+# acquire()'s options are the header's flags (enum pidlock_flags), lower-cased: the backends
+# expose them as FLAG_<NAME>. INTERRUPTIBLE is how a wait is made, not an option.
+_FLAGS = {name[len("FLAG_"):].lower(): getattr(_core, name)
+          for name in dir(_core) if name.startswith("FLAG_")}
+_FLAGS.pop("interruptible", None)
+
 _INT_MAX = 2**31 - 1
 _LLONG_MAX = 2**63 - 1
+# A held lock (EAGAIN) and a read-locked file (EBUSY) are worth waiting out; any other error
+# ends a wait, as it ends the first try.
+_STILL_HELD = (errno.EAGAIN, errno.EBUSY)
+
+
+def _log(level: int, msg: str, *args: Any) -> None:
+    """On logging.getLogger("pidlock"), if the program uses logging at all: one that never
+    imported it has no handler that could show the record, so it is not imported for it."""
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logger = logging.getLogger("pidlock")
+        if logger.isEnabledFor(level):
+            logger.log(level, msg, *args)
+
+
+_DEBUG, _INFO = 10, 20  # logging.DEBUG, logging.INFO
 
 
 def _fspath(path: StrPath) -> bytes:
@@ -61,7 +99,7 @@ def _fspath(path: StrPath) -> bytes:
 
 def _timeout_ms(timeout: Optional[float]) -> int:
     if timeout is None or timeout == math.inf:
-        return _core.WAIT_FOREVER
+        return int(_core.WAIT_FOREVER)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
         raise TypeError(f"pidlock: timeout must be a number of seconds or None, not {timeout!r}")
     if not timeout >= 0:  # also NaN
@@ -74,19 +112,40 @@ def _timeout_ms(timeout: Optional[float]) -> int:
 
 
 class PidLock:
-    """A held lock. Release it with release(), a ``with`` block, or let the process end.
+    """A held lock, as acquire() returns it. Release it with release(), a ``with`` block, or
+    let the process end. Not made directly: ``pidlock.PidLock(path)`` raises TypeError (use
+    ``pidlock.acquire(path)``, or ``pidlock.PidFile(path)`` for a lock taken when a ``with``
+    block starts, as filelock's FileLock(path) is).
 
     Every use checks that the lock is still this process's: when its descriptor was closed
     or reused behind the library's back (python-daemon, closefrom()), ``with``, fileno(),
     update() and release() raise LockLost, once; the lock is then released (nothing that is
     not its own is closed or removed) and release() does nothing more.
+
+    Not reentrant: acquiring its path again in this process raises AlreadyRunning ("already
+    held by this process"). Any thread may use it, one at a time.
     """
 
-    def __init__(self, handle: Any) -> None:
+    # Class defaults, so that repr() and the collector are safe on an object whose
+    # construction failed half-way.
+    _handle: Any = None
+    _path: str = "?"
+    _pid: int = 0
+    _lost: Optional[LockLost] = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(
+            "pidlock.PidLock is the lock that pidlock.acquire() returns and is not made "
+            "directly: use pidlock.acquire(path, timeout=...) to take the lock now, or "
+            "pidlock.PidFile(path) for a lock taken when a with block starts")
+
+    @classmethod
+    def _wrap(cls, handle: Any) -> "PidLock":
+        self = cls.__new__(cls)
         self._handle = handle
         self._path = os.fsdecode(_core.path(handle))
         self._pid = _core.pid(handle)
-        self._lost = 0  # the errno of the LockLost already raised, 0 while not lost
+        return self
 
     @property
     def path(self) -> str:
@@ -107,7 +166,7 @@ class PidLock:
 
     def fileno(self) -> int:
         """The locked descriptor (close-on-exec; closing it drops the lock)."""
-        return _core.fd(self._checked())
+        return int(_core.fd(self._checked()))
 
     def update(self) -> None:
         """After fork(): record this process's PID; from now on this process owns the lock.
@@ -121,13 +180,13 @@ class PidLock:
         handle = self._live()
         try:
             _core.update(handle)
-        except LockLost:
-            raise self._lose(errno.EBADFD) from None
+        except LockLost as e:
+            raise self._lose(LockLost(self._path, e.errno, e.strerror)) from None
         except OSError as e:
             # ESTALE: the C library found the file unlinked, the wrong order above.
             if e.errno != errno.ESTALE:
                 raise
-            raise self._lose(errno.ESTALE) from None
+            raise self._lose(LockLost(self._path, errno.ESTALE, e.strerror)) from None
         self._pid = _core.pid(handle)
 
     def release(self) -> None:
@@ -136,14 +195,15 @@ class PidLock:
         if handle is not None:
             try:
                 _core.release(handle)
-            except LockLost:
-                self._lost = errno.EBADFD
-                raise LockLost(self._path) from None
+            except LockLost as e:
+                self._lost = LockLost(self._path, e.errno, e.strerror)
+                raise self._lost from None
 
     def _live(self) -> Any:
         if self._handle is None:
-            if self._lost:
-                raise LockLost(self._path, self._lost)
+            if self._lost is not None:
+                lost = self._lost
+                raise LockLost(lost.path, lost.errno, lost.strerror)
             raise ValueError(f"pidlock: lock on {self._path} was released")
         return self._handle
 
@@ -151,22 +211,22 @@ class PidLock:
         handle = self._live()
         try:
             _core.check(handle)
-        except LockLost:
-            raise self._lose(errno.EBADFD) from None
+        except LockLost as e:
+            raise self._lose(LockLost(self._path, e.errno, e.strerror)) from None
         return handle
 
-    def _lose(self, code: int) -> LockLost:
-        """Free the handle of a lost lock and make the error to raise. The C library closes
+    def _lose(self, lost: LockLost) -> LockLost:
+        """Free the handle of a lost lock and keep the error to raise. The C library closes
         and removes only what is still its own; the loss is the error the caller must see,
         so what the release says about it is not."""
         handle, self._handle = self._handle, None
-        self._lost = code
+        self._lost = lost
         if handle is not None:
             try:
                 _core.release(handle)
             except OSError:
                 pass
-        return LockLost(self._path, code)
+        return lost
 
     def __enter__(self) -> "PidLock":
         self._checked()
@@ -183,29 +243,94 @@ class PidLock:
                 exc.add_note(f"pidlock: releasing {self._path} also failed: {failure}")
 
     def __repr__(self) -> str:
-        state = "locked" if self._handle is not None else "lost" if self._lost else "released"
+        state = ("locked" if self._handle is not None else
+                 "lost" if self._lost is not None else "released")
         return f"<PidLock path={self._path!r} pid={self._pid} {state}>"
 
     def __del__(self) -> None:
-        if getattr(self, "_handle", None) is not None:
+        if self._handle is not None:
             warnings.warn(f"pidlock: unreleased lock {self!r}", ResourceWarning, source=self)
             self.release()
 
 
-def _lock_flags(check_pid: bool, fsync: bool, keep_file: bool) -> int:
-    """The C flags of acquire()'s options (acquire_async() shares them)."""
-    return ((_core.CHECK_PID if check_pid else 0) | (_core.FSYNC if fsync else 0)
-            | (_core.KEEP_FILE if keep_file else 0))
+def _lock_flags(options: dict[str, bool]) -> int:
+    """The C flags of acquire()'s options (acquire_async() and PidFile share them)."""
+    flags = 0
+    for name, on in options.items():
+        if name not in _FLAGS:
+            raise TypeError(f"pidlock: unknown option {name!r}")
+        if on:
+            flags |= _FLAGS[name]
+    return flags
+
+
+def _waiting(held: OSError, path: str) -> None:
+    if held.errno == errno.EBUSY:
+        _log(_INFO, "waiting for a reader to let go of %s", path)
+    elif isinstance(held, AlreadyRunning) and held.pid is not None:
+        _log(_INFO, "waiting for PID %d to release %s", held.pid, path)
+    else:
+        _log(_INFO, "waiting for the holder (PID not shown) to release %s", path)
+
+
+def _acquire(raw: bytes, flags: int, ms: int) -> PidLock:
+    path = os.fsdecode(raw)
+    _log(_DEBUG, "trying %s", path)
+    if ms == 0:
+        return PidLock._wrap(_core.acquire(raw, flags, 0))
+    # A wait: the C library's waiter, whose descriptor becomes readable whenever the lock may
+    # have changed hands, polled here so that each wake-up is seen (and logged) and Python's
+    # signal handlers run during the wait (Ctrl-C ends it; a handler that returns lets it go
+    # on, with the same deadline).
+    import select
+
+    start = time.monotonic()
+    deadline = None if ms < 0 else start + ms / 1000
+    waiter = _core.waiter_new(raw, flags)
+    try:
+        poller = select.poll()
+        poller.register(_core.waiter_fd(waiter), select.POLLIN)
+        tries = 0
+        while True:
+            try:
+                return PidLock._wrap(_core.waiter_try(waiter, raw))
+            except OSError as e:
+                if e.errno not in _STILL_HELD:
+                    raise
+                held = e
+            tries += 1
+            if tries == 1:
+                _waiting(held, path)
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                raise Timeout.after(held, path, round(now - start, 3)) from None
+            poller.poll(None if deadline is None else max(1, math.ceil((deadline - now) * 1000)))
+            _log(_DEBUG, "woken: trying %s again", path)
+    finally:
+        _core.waiter_free(waiter)
 
 
 def acquire(path: StrPath, *, timeout: Optional[float] = 0, check_pid: bool = False,
-            fsync: bool = False, keep_file: bool = False) -> PidLock:
+            fsync: bool = False, keep_file: bool = False, readable: bool = False) -> PidLock:
     """Take the lock at ``path`` and write this process's PID into it.
 
     ``timeout``: 0 fails at once, a number of seconds waits up to that long (waits beyond
-    about 24.8 days, the C library's cap, are that long), None waits forever. Raises
-    AlreadyRunning when the lock stays held, another OSError subclass (with ``filename`` set)
-    when the file cannot be used.
+    about 24.8 days, the C library's cap, are that long), None waits forever; Ctrl-C ends a
+    wait. Raises AlreadyRunning when the lock is held, its subclass Timeout (also a
+    TimeoutError) when a wait ran out, another OSError subclass (with ``filename`` set, the
+    message the C library's reason, e.g. PermissionError "directory /tmp/x belongs to uid
+    65534, not to root or the caller") when the file cannot be used.
+
+    ``check_pid``: also honour a PID written by code that holds no kernel lock (a live
+    process of the file's owner, not this one and not PID 1). ``fsync``: fdatasync() after
+    writing the PID. ``keep_file``: on release, empty the file instead of removing it.
+    ``readable``: make a new file readable by other users (0644 minus umask) for monitoring
+    agents; any user who can open it can then hold a read lock that makes acquires fail with
+    EBUSY until the reader lets go. Without it the file is 0600.
+
+    Not reentrant: a second acquire of a path this process holds raises AlreadyRunning
+    ("already held by this process"). Threads: any thread may acquire; two threads
+    acquiring one path conflict as two processes do.
 
     Daemonizing: with python-daemon, do not pass this lock as ``pidfile=``: DaemonContext
     closes every descriptor, the lock with them. Pass ``pidfile=PidFile(path)``, which takes
@@ -213,31 +338,48 @@ def acquire(path: StrPath, *, timeout: Optional[float] = 0, check_pid: bool = Fa
     child, and let the parent exit with os._exit() (or release only after the child's
     update()); a parent that releases first removes the file and lets a second instance in.
     """
-    raw = _fspath(path)
-    ms = _timeout_ms(timeout)
-    flags = _core.INTERRUPTIBLE | _lock_flags(check_pid, fsync, keep_file)
-    deadline = time.monotonic() + ms / 1000 if ms > 0 else None
-    while True:
-        try:
-            return PidLock(_core.acquire(raw, flags, ms))
-        except InterruptedError:
-            pass
-        # Back in the interpreter, outside the except block: a pending Python signal handler
-        # runs at the next bytecode, so Ctrl-C raises KeyboardInterrupt here, with no
-        # InterruptedError chained to it. A handler that returns lets the wait go on.
-        if deadline is not None:
-            ms = max(0, math.ceil((deadline - time.monotonic()) * 1000))
+    flags = _lock_flags({"check_pid": check_pid, "fsync": fsync, "keep_file": keep_file,
+                         "readable": readable})
+    return _acquire(_fspath(path), flags, _timeout_ms(timeout))
 
 
 def holder(path: StrPath) -> Optional[int]:
-    """Who holds the lock: its PID, -1 while it has not written one, None when free."""
+    """Who holds the lock: its PID as the kernel shows it, None when free (no file, a file
+    nobody holds, or one that is only read-locked), or -1 when it is held but no PID can be
+    shown to hold it: the holder has not written it yet, the file is empty or malformed, or
+    the PID in it is of a process that does not hold the lock, of another PID namespace (a
+    container), or of a process this one may not inspect. Nothing is created."""
     held, pid = _core.holder(_fspath(path))
-    return pid if held else None
+    return int(pid) if held else None
+
+
+def holds(path: StrPath, pid: int) -> bool:
+    """Whether process ``pid`` holds the lock on the file at ``path``, as the kernel shows it
+    (the PID in the file is not consulted): what to ask before signalling a PID. False when
+    the file is missing. Raises PermissionError when this process may not inspect ``pid``."""
+    return bool(_core.holds(_fspath(path), operator.index(pid)))
+
+
+def check_path(path: StrPath) -> Optional[str]:
+    """None when ``path`` is safe to lock (missing parts are fine: they would be made 0700),
+    else the C library's sentence naming the file or directory and what is wrong with it
+    (for example "directory /tmp/x belongs to uid 65534, not to root or the caller").
+    Nothing is created. Raises OSError for what is not a question of safety (ELOOP,
+    EISDIR, EACCES, ENAMETOOLONG, ENOTDIR, EINVAL)."""
+    why = _core.check_path(_fspath(path))
+    return os.fsdecode(why) or None
+
+
+def lock_method() -> str:
+    """The locking primitive of the loaded library: "ofd" (open-file-description locks) or
+    "flock" (the portable fallback; see pidlock(3) for what it cannot do)."""
+    return str(_core.lock_method().decode())
 
 
 def read_pid(path: StrPath) -> Optional[int]:
-    """The PID written in the file, None when it is missing, empty or malformed."""
-    return _core.read_pid(_fspath(path)) or None
+    """The PID written in the file, None when it is missing, empty or malformed. Only what
+    the file says: holder() says who holds the lock."""
+    return int(_core.read_pid(_fspath(path))) or None
 
 
 def pid_alive(pid: int) -> bool:
@@ -250,10 +392,29 @@ def pid_alive(pid: int) -> bool:
 
 
 def default_path(app: str) -> str:
-    """The usual lock path for ``app``, the same for one user in every environment:
-    /run/app/daemon.lock for root, else ~/.local/share/app/daemon.lock (home from the
-    password database)."""
+    """The usual lock path for ``app``, the same for one user in every environment (no
+    environment variable is read): /run/app/daemon.lock for root, else
+    ~/.local/share/app/daemon.lock with the home directory of the password database."""
     return os.fsdecode(_core.default_path(_fspath(app)))
+
+
+def acquire_async(path: StrPath, *, timeout: Optional[float] = 0, check_pid: bool = False,
+                  fsync: bool = False, keep_file: bool = False,
+                  readable: bool = False) -> "AcquireAsync":
+    """acquire() for asyncio: ``async with acquire_async(path, timeout=...) as lock:``,
+    ``lock = await acquire_async(...)``, or ``asyncio.create_task(acquire_async(...))``.
+
+    The options, the PidLock and the errors are acquire()'s: ``timeout`` 0 tries once, a
+    number of seconds waits up to that long (then Timeout), None waits forever;
+    AlreadyRunning when the lock stays held. The wait is cancellable (task.cancel(),
+    asyncio.wait_for(), asyncio.timeout()) and a cancelled wait leaves no descriptor and no
+    file behind. Arguments are checked here, before anything is awaited. asyncio is imported
+    on the first call, not with the package.
+    """
+    from ._async import AcquireAsync
+    flags = _lock_flags({"check_pid": check_pid, "fsync": fsync, "keep_file": keep_file,
+                         "readable": readable})
+    return AcquireAsync(_fspath(path), flags, _timeout_ms(timeout))
 
 
 class PidFile:
@@ -268,16 +429,17 @@ class PidFile:
     (arguments as for acquire()) and returns the PidLock; it raises AlreadyRunning when the
     lock is held, in the daemon, whose stderr is /dev/null unless DaemonContext is given
     one. Leaving releases. A plain ``with`` block works too, and a PidFile can be entered
-    again once it has been left.
+    again once it has been left (it is not reentrant: not while it is entered).
     """
 
     def __init__(self, path: StrPath, *, timeout: Optional[float] = 0, check_pid: bool = False,
-                 keep_file: bool = False) -> None:
+                 fsync: bool = False, keep_file: bool = False, readable: bool = False) -> None:
         # Checked now, in the foreground: a daemon has nowhere to show a TypeError.
         _fspath(path)
         _timeout_ms(timeout)
         self._path = path
-        self._options = {"timeout": timeout, "check_pid": check_pid, "keep_file": keep_file}
+        self._options = {"timeout": timeout, "check_pid": check_pid, "fsync": fsync,
+                         "keep_file": keep_file, "readable": readable}
         self._lock: Optional[PidLock] = None
 
     @property
@@ -293,7 +455,7 @@ class PidFile:
     def __enter__(self) -> PidLock:
         if self._lock is not None:
             raise RuntimeError(f"pidlock: {self!r} is already entered; leave it first")
-        self._lock = acquire(self._path, **self._options)
+        self._lock = acquire(self._path, **self._options)  # type: ignore[arg-type]
         return self._lock
 
     def __exit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> None:
@@ -304,6 +466,3 @@ class PidFile:
     def __repr__(self) -> str:
         state = "entered" if self._lock is not None else "not entered"
         return f"<PidFile path={self.path!r} {state}>"
-
-
-from ._async import acquire_async  # noqa: E402  (it builds on the names above)

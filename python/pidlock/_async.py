@@ -6,37 +6,54 @@
 The loop watches the C library's waiter descriptor (loop.add_reader), which becomes readable
 whenever the lock may have changed hands: the holder's release or death, the file leaving the
 path, or the library's retry timer. Each wake-up is one non-blocking try. No thread is used
-and nothing polls from Python: between wake-ups the task costs nothing.
+and nothing polls from Python: between wake-ups the task costs nothing. Imported by the first
+acquire_async() call, so that `import pidlock` does not import asyncio.
 """
 from __future__ import annotations
 
 import asyncio
-import errno
-from typing import Any, Generator, Optional
+import collections.abc
+import os
+from typing import Any, Coroutine, Generator, Optional
 
-from . import PidLock, StrPath, _core, _fspath, _lock_flags, _timeout_ms
+from . import (_DEBUG, _STILL_HELD, PidLock, Timeout, _core, _log, _waiting)
 
-__all__ = ["acquire_async"]
-
-# A held lock (AlreadyRunning) and a read-locked file (EBUSY) are worth waiting out; any other
-# error ends the wait, as it ends acquire().
-_STILL_HELD = (errno.EAGAIN, errno.EBUSY)
+__all__ = ["AcquireAsync"]
 
 
-class AcquireAsync:
-    """What acquire_async() returns: ``await`` it for a PidLock, or use ``async with``, which
-    releases the lock when the block ends. Nothing is tried before either starts."""
+class AcquireAsync(collections.abc.Coroutine):  # type: ignore[type-arg]
+    """What acquire_async() returns: ``await`` it for a PidLock, hand it to
+    asyncio.create_task() (it is a coroutine), or use ``async with``, which releases the lock
+    when the block ends. Nothing is tried before one of them starts."""
 
-    __slots__ = ("_raw", "_flags", "_ms", "_lock")
+    __slots__ = ("_raw", "_flags", "_ms", "_lock", "_running")
 
     def __init__(self, raw: bytes, flags: int, ms: int) -> None:
         self._raw = raw
         self._flags = flags
         self._ms = ms
         self._lock: Optional[PidLock] = None
+        self._running: Optional[Coroutine[Any, Any, PidLock]] = None
+
+    # The coroutine protocol, over one _acquire() made when first needed: a never awaited
+    # AcquireAsync (used only with ``async with``) leaves no "never awaited" warning.
+    def _coro(self) -> Coroutine[Any, Any, PidLock]:
+        if self._running is None:
+            self._running = self._acquire()
+        return self._running
 
     def __await__(self) -> Generator[Any, None, PidLock]:
-        return self._acquire().__await__()
+        return self._coro().__await__()
+
+    def send(self, value: Any) -> Any:
+        return self._coro().send(value)
+
+    def throw(self, *args: Any) -> Any:
+        return self._coro().throw(*args)
+
+    def close(self) -> None:
+        if self._running is not None:
+            self._running.close()
 
     async def __aenter__(self) -> PidLock:
         if self._lock is not None:
@@ -51,7 +68,9 @@ class AcquireAsync:
 
     async def _acquire(self) -> PidLock:
         loop = asyncio.get_running_loop()
-        deadline = None if self._ms == _core.WAIT_FOREVER else loop.time() + self._ms / 1000
+        path = os.fsdecode(self._raw)
+        start = loop.time()
+        deadline = None if self._ms < 0 else start + self._ms / 1000
         waiter = _core.waiter_new(self._raw, self._flags)
         # Whatever ends the wait (the lock, an error, the timeout, a cancellation) frees the
         # waiter here: its descriptors close and the directories it made go, unless a try
@@ -59,20 +78,28 @@ class AcquireAsync:
         # between, so a cancellation can never fall between taking the lock and returning it.
         try:
             fd = _core.waiter_fd(waiter)
+            tries = 0
             while True:
+                _log(_DEBUG, "trying %s" if tries == 0 else "woken: trying %s again", path)
                 try:
-                    return PidLock(_core.waiter_try(waiter, self._raw))
+                    return PidLock._wrap(_core.waiter_try(waiter, self._raw))
                 except OSError as e:
-                    if e.errno not in _STILL_HELD or (
-                            deadline is not None and loop.time() >= deadline):
+                    if e.errno not in _STILL_HELD or self._ms == 0:
                         raise
+                    held = e
+                tries += 1
+                if tries == 1:
+                    _waiting(held, path)
+                now = loop.time()
+                if deadline is not None and now >= deadline:
+                    raise Timeout.after(held, path, round(now - start, 3)) from None
                 await _readable(loop, fd, deadline)
         finally:
             _core.waiter_free(waiter)
 
     def __repr__(self) -> str:
         state = "entered" if self._lock is not None else "not entered"
-        return f"<pidlock.acquire_async path={self._raw!r} {state}>"
+        return f"<pidlock.acquire_async path={os.fsdecode(self._raw)!r} {state}>"
 
 
 async def _readable(loop: asyncio.AbstractEventLoop, fd: int, deadline: Optional[float]) -> None:
@@ -91,18 +118,3 @@ async def _readable(loop: asyncio.AbstractEventLoop, fd: int, deadline: Optional
         loop.remove_reader(fd)
         if timer is not None:
             timer.cancel()
-
-
-def acquire_async(path: StrPath, *, timeout: Optional[float] = 0, check_pid: bool = False,
-                  fsync: bool = False, keep_file: bool = False) -> AcquireAsync:
-    """acquire() for asyncio: ``async with acquire_async(path, timeout=...) as lock:`` or
-    ``lock = await acquire_async(...)``.
-
-    The options, the PidLock and the errors are acquire()'s: ``timeout`` 0 tries once, a
-    number of seconds waits up to that long, None waits forever; AlreadyRunning when the lock
-    stays held. The wait is cancellable (task.cancel(), asyncio.wait_for(), asyncio.timeout())
-    and a cancelled wait leaves no descriptor and no file behind. Arguments are checked here,
-    before anything is awaited.
-    """
-    return AcquireAsync(_fspath(path), _lock_flags(check_pid, fsync, keep_file),
-                        _timeout_ms(timeout))

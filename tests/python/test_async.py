@@ -133,7 +133,8 @@ def test_held_raises_already_running(lockpath, procs):
             assert info.value.pid == holder
             assert info.value.errno == errno.EAGAIN
             assert info.value.filename == lockpath
-            assert str(info.value) == f"already running as PID {holder} (lock file: {lockpath})"
+            assert str(info.value).endswith(f"already running as PID {holder} (lock file: {lockpath})")
+            assert isinstance(info.value, pidlock.Timeout) == (timeout > 0)
     asyncio.run(main())
     assert pidlock.read_pid(lockpath) == holder
 
