@@ -243,7 +243,9 @@ uint64_t pidlock__kept_tag(void)
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		t = ((uint64_t)(uintptr_t)&tag * 0x9e3779b97f4a7c15ULL) ^
 		    ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 16);
-		t |= 1;
+		/* The kernel prints the data as %16llx, padded with spaces: a top bit set
+		 * gives every tag all sixteen digits, so the text matched below is exact. */
+		t |= 1ULL << 63;
 		PL_STORE(&tag, t);
 	}
 	return t;

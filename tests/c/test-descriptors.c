@@ -67,6 +67,14 @@ START_TEST(number_reused_for_the_same_file)
 	close(pidlock_fd(first));
 	ck_assert_int_eq(pidlock_acquire(tpath("s.lock"), 0, 0, &second, NULL), 0);
 	ck_assert_int_eq(pidlock_fd(second), pidlock_fd(first)); /* same number, same file */
+	if (flock_build()) {
+		/* flock has no range to carry a handle id: the fallback tells a closed number
+		 * and another file, not a new lock of the same file (pidlock(3)). */
+		skip_test("number_reused_for_the_same_file: the flock build cannot tell two "
+			  "handles of one file apart");
+		ck_assert_int_eq(pidlock_release(second), 0);
+		return;
+	}
 	ck_assert_int_eq(pidlock_check(first), -EBADFD);
 	ck_assert_int_eq(pidlock_check(second), 0);
 	ck_assert_int_eq(pidlock_update(first), -EBADFD);
