@@ -1,4 +1,4 @@
-/* Acquire, release, update: the lock itself.
+/* Acquire, release, update: the lock itself, and the one place that knows its primitive.
  *
  * The kernel is the authority. The lock is an open-file-description lock on the file, so it
  * lives exactly as long as some descriptor of that open file does; the PID written in the file
@@ -79,7 +79,7 @@ static int retag_fd(int fd, long long tag)
  * reader), F_UNLCK (none), or a negative errno. @refused: a write lock was just refused, which
  * the flock fallback needs to tell a reader's shared lock (its own probe gets one too) from
  * none. */
-static int conflict(int fd, bool refused)
+int pidlock__conflict(int fd, bool refused)
 {
 #ifdef PIDLOCK_HAVE_OFD
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
@@ -97,15 +97,6 @@ static int conflict(int fd, bool refused)
 		return refused ? F_WRLCK : F_UNLCK;
 	}
 	return errno == EWOULDBLOCK ? F_WRLCK : -errno;
-#endif
-}
-
-const char *pidlock_lock_method(void)
-{
-#ifdef PIDLOCK_HAVE_OFD
-	return "ofd";
-#else
-	return "flock";
 #endif
 }
 
@@ -233,6 +224,12 @@ int pidlock__try(struct pidlock_try *t)
 
 	for (;;) {
 		created = false;
+		/* A try after the first (a wait's) proves the path again: a directory above it may
+		 * have been handed to another user since, and a fresh process would refuse it. */
+		if (t->tries++ > 0 && (r = pidlock__recheck(l->real)) < 0) {
+			drop(t);
+			return r;
+		}
 		if (t->fd < 0) {
 			t->fd = open_lockfile(l, &created);
 			if (t->fd < 0) {
@@ -244,7 +241,7 @@ int pidlock__try(struct pidlock_try *t)
 		r = lock_fd(t->fd, pidlock__tag(t->pid, t->id));
 		c = F_UNLCK;
 		if (r == -EAGAIN) {
-			c = conflict(t->fd, true);
+			c = pidlock__conflict(t->fd, true);
 			if (c < 0)
 				r = c;
 			else if (c == F_UNLCK)
@@ -314,7 +311,7 @@ pid_t pidlock__try_holder(struct pidlock_try *t)
 		return -1;
 	if (t->l->flags & PIDLOCK_CHECK_PID) {
 		pid = pidlock__pid_only_holder(t->fd, &st);
-		if (pid > 0 && conflict(t->fd, false) == F_UNLCK)
+		if (pid > 0 && pidlock__conflict(t->fd, false) == F_UNLCK)
 			return pid;
 	}
 	return pidlock__verified_holder(t->fd, &st);
@@ -475,84 +472,3 @@ int pidlock_check(const pidlock *l)
 int pidlock_fd(const pidlock *l) { return l ? l->fd : -EINVAL; }
 const char *pidlock_path(const pidlock *l) { return l ? l->path : NULL; }
 pid_t pidlock_pid(const pidlock *l) { return l ? l->pid : -EINVAL; }
-
-/* Opens the file at @path for looking, after the same proof of its directories an acquire
- * makes: a probe must not report, and a command must not signal, a process that another
- * user put in the place of the lock. The file must belong to root or the caller. Returns the
- * descriptor, -ENOENT when there is none, or an error. */
-static int open_probe(const char *path, struct stat *st)
-{
-	char real[PATH_MAX];
-	struct pidlock_made none = { 0 };
-	int fd, r;
-
-	r = pidlock__check_path(path);
-	if (r < 0)
-		return r;
-	r = pidlock__resolve(path, real, false, &none, NULL, 0);
-	if (r < 0)
-		return r;
-	fd = pidlock__open_existing(real, O_RDONLY, st);
-	if (fd >= 0 && st->st_uid != 0 && !pidlock__is_euid(st->st_uid)) {
-		close(fd);
-		return -EPERM;
-	}
-	return fd;
-}
-
-int pidlock_holder(const char *path, pid_t *ret_pid)
-{
-	struct stat st;
-	int fd, r;
-
-	if (ret_pid)
-		*ret_pid = 0;
-	fd = open_probe(path, &st);
-	if (fd == -ENOENT)
-		return 0;
-	if (fd < 0)
-		return fd;
-	r = conflict(fd, false);
-	if (r >= 0)
-		r = r == F_WRLCK; /* a reader's lock is not a holder */
-	if (r == 1 && ret_pid)
-		*ret_pid = pidlock__verified_holder(fd, &st);
-	close(fd);
-	return r;
-}
-
-int pidlock_holds(const char *path, pid_t pid)
-{
-	struct stat st;
-	int fd;
-
-	if (pid <= 0)
-		return -EINVAL;
-	fd = open_probe(path, &st);
-	if (fd == -ENOENT)
-		return 0;
-	if (fd < 0)
-		return fd;
-	close(fd);
-	return pidlock__pid_holds(pid, st.st_dev, st.st_ino);
-}
-
-const char *pidlock_strerror(int err)
-{
-	if (err == -EAGAIN)
-		return "already running (the lock is held by another process)";
-	if (err == -EBUSY)
-		return "the lock file is read-locked by a process that is not a holder";
-	if (err == -EBADFD)
-		return "the lock's descriptor was closed or replaced behind the library's back: the lock is lost";
-	if (err == 0)
-		return "success";
-	return strerror(err < 0 ? -err : err);
-}
-
-const char *pidlock_version(void)
-{
-#define STR_(x) #x
-#define STR(x) STR_(x)
-	return STR(PIDLOCK_VERSION_MAJOR) "." STR(PIDLOCK_VERSION_MINOR) "." STR(PIDLOCK_VERSION_PATCH);
-}

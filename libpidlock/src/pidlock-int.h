@@ -109,12 +109,15 @@ PIDLOCK_HIDDEN void pidlock__unmake(struct pidlock_made *made, bool remove);
  * again: 0, or the refusal (-EPERM with its sentence, -ENOENT...). For a wait before each try. */
 PIDLOCK_HIDDEN int pidlock__recheck(const char *real);
 
-/* lock.c: one non-blocking try, shared by pidlock_acquire() and the waiter. */
+/* lock.c: the kind of lock in the way of a write lock (F_WRLCK, F_RDLCK, F_UNLCK) or -errno,
+ * taking nothing; and one non-blocking try, shared by pidlock_acquire() and the waiter. */
+PIDLOCK_HIDDEN int pidlock__conflict(int fd, bool refused);
 struct pidlock_try {
 	pidlock *l;         /* the handle being made (path and flags set) */
 	int fd;             /* the file opened by the last try, kept within one call only */
 	pid_t pid;          /* the process that made this try: its tag's owner */
 	unsigned id;        /* the handle id its lock will carry */
+	unsigned tries;     /* tries so far: every one after the first proves the path again */
 	struct stat st;     /* its state at that try */
 	struct pidlock_made made;
 };
