@@ -324,7 +324,7 @@ function M.lock_method()
 end
 
 --- The usual lock path for app, the same for one user in every environment (no environment
--- variable is read, $XDG_RUNTIME_DIR included): /run/app/daemon.lock for root, else
+-- variable is read): /run/app/daemon.lock for root, else
 -- <home>/.local/share/app/daemon.lock with home from the password database.
 function M.default_path(app)
   local msg = bad_string(app, "app")

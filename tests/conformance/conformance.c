@@ -7,6 +7,8 @@
  *                                           case is over, 0 when none stays) or "skip REASON"
  *   conformance --errnos                    print "NAME NUMBER" per errno (for Lua, which has
  *                                           no table of them)
+ *   conformance --lock-method               print pidlock_lock_method() (what every language
+ *                                           must report too)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,7 +32,7 @@
 #define HELPER_LIFETIME_S 60 /* a helper whose runner died goes away by itself */
 
 struct kase {
-	char name[64], setup[32], path[256], flags[64], acquire[64], probe[64];
+	char name[64], setup[32], path[256], flags[64], acquire[64], probe[64], check[64];
 };
 
 static const char *errno_name(int e)
@@ -164,6 +166,12 @@ static int setup_main(const char *setup, const char *dir, const char *rel)
 		}
 		ready(getpid());
 		hold();
+	} else if (!strcmp(setup, "unsafe-dir")) {
+		snprintf(other, sizeof other, "%s", path);
+		*strrchr(other, '/') = '\0';
+		if (mkdir(other, 0700) < 0 || chmod(other, 0777) < 0)
+			return fail_setup(other);
+		ready(0);
 	} else if (!strcmp(setup, "ro-parent")) {
 		bool mounted = false;
 		snprintf(other, sizeof other, "%s", path);
@@ -209,11 +217,11 @@ static int parse_case(char *line, struct kase *k)
 
 	if (hash)
 		*hash = '\0';
-	n = sscanf(line, "%63s %31s %255s %63s %63s %63s %c", k->name, k->setup, k->path,
-		   k->flags, k->acquire, k->probe, &extra);
+	n = sscanf(line, "%63s %31s %255s %63s %63s %63s %63s %c", k->name, k->setup, k->path,
+		   k->flags, k->acquire, k->probe, k->check, &extra);
 	if (n <= 0)
 		return 0;
-	return n == 6 ? 1 : -1;
+	return n == 7 ? 1 : -1;
 }
 
 static int parse_flags(const char *text, unsigned *flags)
@@ -231,6 +239,8 @@ static int parse_flags(const char *text, unsigned *flags)
 			*flags |= PIDLOCK_FSYNC;
 		else if (!strcmp(tok, "keep_file"))
 			*flags |= PIDLOCK_KEEP_FILE;
+		else if (!strcmp(tok, "readable"))
+			*flags |= PIDLOCK_READABLE;
 		else
 			return -1;
 	}
@@ -302,11 +312,11 @@ static pid_t start_helper(const char *self, const struct kase *k, const char *di
 /* One case; returns 1 passed, 0 failed, -1 skipped. */
 static int run_case(const char *self, const char *top, const struct kase *k)
 {
-	char dir[PATH_MAX], path[PATH_MAX + sizeof k->path + 1], line[256], got[64];
+	char dir[PATH_MAX], path[PATH_MAX + sizeof k->path + 1], line[256], got[64], why[512];
 	pid_t helper_proc, helper = 0, pid = 0;
 	unsigned flags;
 	pidlock *lock = NULL;
-	int r, ok = 1;
+	int r, ok = 1, probed_helper;
 
 	if (parse_flags(k->flags, &flags) < 0) {
 		printf("FAIL %s: bad flags '%s'\n", k->name, k->flags);
@@ -338,7 +348,29 @@ static int run_case(const char *self, const char *top, const struct kase *k)
 		ok = 0;
 	}
 
+	r = pidlock_check_path(path, why, sizeof why);
+	if (r == 0)
+		snprintf(got, sizeof got, "safe");
+	else if (r == -EPERM)
+		snprintf(got, sizeof got, "unsafe");
+	else
+		snprintf(got, sizeof got, "%s", errno_name(-r));
+	if (!matches(k->check, got) || (r == -EPERM && !why[0])) {
+		printf("FAIL %s: check_path() expected %s, got %s\n", k->name, k->check, got);
+		ok = 0;
+	}
+	probed_helper = !strncmp(k->probe, "held:", 5);
+
 	r = pidlock_acquire(path, flags, 0, &lock, &pid);
+	if (r == -EPERM && why[0] && (!pidlock_last_error() || !strstr(pidlock_last_error(), why))) {
+		printf("FAIL %s: the acquire's reason is not check_path()'s sentence\n", k->name);
+		ok = 0;
+	}
+	if (r == -EAGAIN && helper > 0 &&
+	    (pidlock_holds(path, getpid()) != 0 || pidlock_holds(path, helper) != probed_helper)) {
+		printf("FAIL %s: holds() does not agree with the holder\n", k->name);
+		ok = 0;
+	}
 	if (r == -EAGAIN)
 		describe_holder(got, sizeof got, "EAGAIN", pid, helper);
 	else if (r < 0)
@@ -352,9 +384,17 @@ static int run_case(const char *self, const char *top, const struct kase *k)
 	if (r == 0) {
 		struct stat st;
 		pid_t held_by = 0;
+		mode_t mask = umask(0);
+		umask(mask);
 		if (pidlock_pid(lock) != getpid() || pidlock_read_pid(path) != getpid() ||
-		    pidlock_holder(path, &held_by) != 1 || held_by != getpid()) {
+		    pidlock_holder(path, &held_by) != 1 || held_by != getpid() ||
+		    pidlock_holds(path, getpid()) != 1) {
 			printf("FAIL %s: the lock does not name this process\n", k->name);
+			ok = 0;
+		}
+		if (lstat(path, &st) < 0 ||
+		    (st.st_mode & 07777) != ((flags & PIDLOCK_READABLE) ? (0644 & ~mask) : 0600)) {
+			printf("FAIL %s: the file's mode is %o\n", k->name, (unsigned)(st.st_mode & 07777));
 			ok = 0;
 		}
 		if (pidlock_release(lock) < 0) {
@@ -427,13 +467,18 @@ int main(int argc, char **argv)
 
 	if (argc == 5 && !strcmp(argv[1], "--setup"))
 		return setup_main(argv[2], argv[3], argv[4]);
+	if (argc == 2 && !strcmp(argv[1], "--lock-method")) {
+		printf("%s\n", pidlock_lock_method());
+		return 0;
+	}
 	if (argc == 2 && !strcmp(argv[1], "--errnos")) {
 		for (size_t i = 0; i < sizeof test_errnames / sizeof *test_errnames; i++)
 			printf("%s %d\n", test_errnames[i].name, test_errnames[i].e);
 		return 0;
 	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: conformance CASES | --setup SETUP DIR RELPATH | --errnos\n");
+		fprintf(stderr, "usage: conformance CASES | --setup SETUP DIR RELPATH | --errnos | "
+			"--lock-method\n");
 		return 2;
 	}
 	n = readlink("/proc/self/exe", self, sizeof self - 1);

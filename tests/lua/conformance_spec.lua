@@ -12,7 +12,7 @@ local function load_cases()
     local fields = {}
     for field in line:gsub("#.*", ""):gmatch("%S+") do fields[#fields + 1] = field end
     if #fields > 0 then
-      assert(#fields == 6, "malformed case line: " .. line)
+      assert(#fields == 7, "malformed case line: " .. line)
       cases[#cases + 1] = fields
     end
   end
@@ -55,11 +55,15 @@ describe("conformance", function()
     pending("PIDLOCK_CONFORMANCE / PIDLOCK_CASES not set (run through ctest)")
     return
   end
+
+  it("lock_method is the C library's", function()
+    assert.equal((h.sh(helper .. " --lock-method"):gsub("%s+$", "")), pidlock.lock_method())
+  end)
   local names = errno_names()
   local me = h.getpid()
 
   for _, case in ipairs(load_cases()) do
-    local name, setup, rel, flags, want_acquire, want_probe = unpack(case)
+    local name, setup, rel, flags, want_acquire, want_probe, want_check = unpack(case)
     it(name, function()
       local top = h.tmpdir()
       local dir = top .. "/" .. name
@@ -85,17 +89,45 @@ describe("conformance", function()
         if flags ~= "-" then
           for flag in flags:gmatch("[^,]+") do opts[flag] = true end
         end
-        local lock, _, errno, holder = pidlock.acquire(path, opts)
+        local why, why_msg, why_code = pidlock.check_path(path)
+        if why then got = "unsafe"
+        elseif why_msg then got = names[integer("check_path() errno", why_code)]
+        else got = "safe" end
+        assert(one_of(want_check, got), "check_path(): expected " .. want_check .. ", got " .. tostring(got))
+
+        local lock, amsg, errno, holder = pidlock.acquire(path, opts)
         if lock then got = "ok"
         elseif names[integer("acquire() errno", errno)] == "EAGAIN" then
           got = describe_holder("EAGAIN", integer("acquire() holder", holder), helper_pid)
         else got = names[errno] end
         assert(one_of(want_acquire, got), "acquire: expected " .. want_acquire .. ", got " .. tostring(got))
+        if got == "EPERM" and why then
+          assert(amsg:find(why, 1, true), "the error lacks check_path()'s sentence: " .. amsg)
+        end
+        if got:match("^EAGAIN") and helper_pid > 0 then
+          assert(pidlock.holds(path, me) == false, "holds(): this process does not hold it")
+          assert(pidlock.holds(path, helper_pid) == (want_probe:match("^held:") ~= nil),
+            "holds() does not agree with the holder")
+        end
         if lock then
           assert(integer("lock:pid()", lock:pid()) == me
             and integer("read_pid()", pidlock.read_pid(path)) == me
-            and integer("holder()", pidlock.holder(path)) == me,
+            and integer("holder()", pidlock.holder(path)) == me
+            and pidlock.holds(path, me) == true,
             "the lock does not name this process")
+          local mode = h.sh("stat -c %a '" .. path .. "'"):gsub("%s+$", "")
+          local mask = tonumber(h.sh("umask"):gsub("%s+$", ""), 8)
+          local want = "600"
+          if opts.readable then
+            -- 0644 minus the umask, computed bit by bit (5.1 has no bitwise operators)
+            local m = 0
+            for bit = 0, 8 do
+              local b = 2 ^ bit
+              if 420 % (2 * b) >= b and mask % (2 * b) < b then m = m + b end
+            end
+            want = string.format("%o", m)
+          end
+          assert(mode == want, "the file's mode is " .. mode .. ", expected " .. want)
           integer("lock:fd()", lock:fd())
           assert(lock:release())
           if opts.keep_file then

@@ -11,7 +11,7 @@ import pytest
 
 import pidlock
 
-FLAGS = {"check_pid", "fsync", "keep_file"}
+FLAGS = {"check_pid", "fsync", "keep_file", "readable"}
 
 
 def load_cases():
@@ -23,7 +23,7 @@ def load_cases():
         for line in f:
             fields = line.split("#", 1)[0].split()
             if fields:
-                assert len(fields) == 6, f"malformed case line: {line!r}"
+                assert len(fields) == 7, f"malformed case line: {line!r}"
                 cases.append(fields)
     return cases
 
@@ -56,7 +56,7 @@ ACQUIRE = {"acquire": pidlock.acquire, "acquire_async": _acquire_async}
 @pytest.mark.parametrize("via", sorted(ACQUIRE))
 @pytest.mark.parametrize("case", load_cases(), ids=lambda c: c[0])
 def test_case(case, via, conformance, tmp_path):
-    name, setup, rel, flags, want_acquire, want_probe = case
+    name, setup, rel, flags, want_acquire, want_probe, want_check = case
     helper_bin, _ = conformance
     options = {} if flags == "-" else {f: True for f in flags.split(",")}
     assert set(options) <= FLAGS
@@ -77,12 +77,29 @@ def test_case(case, via, conformance, tmp_path):
             got = "free" if pid is None else describe("held", pid, helper)
         assert got in want_probe.split("|"), f"holder(): expected {want_probe}, got {got}"
 
+        got, why = outcome(lambda: pidlock.check_path(path), helper)
+        if got == "ok":
+            got = "safe" if why is None else "unsafe"
+        assert got in want_check.split("|"), f"check_path(): expected {want_check}, got {got}"
+
         got, lock = outcome(lambda: ACQUIRE[via](path, **options), helper)
         assert got in want_acquire.split("|"), f"{via}: expected {want_acquire}, got {got}"
+        if got == "EPERM" and why:
+            with pytest.raises(PermissionError) as info:
+                ACQUIRE[via](path, **options)
+            assert why in str(info.value), "the error lacks check_path()'s sentence"
+        if got.startswith("EAGAIN") and helper > 0:
+            assert pidlock.holds(path, os.getpid()) is False
+            assert pidlock.holds(path, helper) is want_probe.startswith("held:")
         if lock is not None:
             assert lock.pid == os.getpid()
             assert pidlock.read_pid(path) == os.getpid()
             assert pidlock.holder(path) == os.getpid()
+            assert pidlock.holds(path, os.getpid()) is True
+            mask = os.umask(0)
+            os.umask(mask)
+            want_mode = 0o644 & ~mask if "readable" in options else 0o600
+            assert os.stat(path).st_mode & 0o7777 == want_mode
             lock.release()
             if "keep_file" in options:
                 assert os.path.getsize(path) == 0
@@ -94,3 +111,10 @@ def test_case(case, via, conformance, tmp_path):
         proc.stdout.close()
         proc.wait(timeout=10)
         shutil.rmtree(casedir, ignore_errors=True)
+
+
+def test_lock_method_is_the_c_librarys(conformance):
+    helper_bin, _ = conformance
+    out = subprocess.run([helper_bin, "--lock-method"], capture_output=True, text=True,
+                         check=True)
+    assert pidlock.lock_method() == out.stdout.strip()
