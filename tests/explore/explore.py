@@ -41,6 +41,7 @@ HANG_S = 10.0
 LIVE_BOUND_S = 1.0
 SETTLE_S = 0.003
 MAX_AGENTS = 6
+STARTED = set()  # every agent process ever started, killed again on any way out
 
 ERRNAMES = {-1: "-EPERM", -2: "-ENOENT", -4: "-EINTR", -9: "-EBADF", -11: "-EAGAIN",
             -12: "-ENOMEM", -16: "-EBUSY", -22: "-EINVAL", -24: "-EMFILE", -77: "-EBADFD",
@@ -198,6 +199,8 @@ class Run:
 
     def _spawn(self, args, b):
         pid = os.fork()
+        if pid > 0:
+            STARTED.add(pid)
         if pid == 0:
             try:
                 os.set_inheritable(b.fileno(), True)
@@ -497,6 +500,7 @@ class Run:
             if pid < 0 or not ag._fds:
                 self.note(f"{line} -> {ename(pid)}")
                 return
+            STARTED.add(pid)
             sock = socket.socket(fileno=ag._fds[0])
             c = Agent(child, pid, sock, ag.env)
             c.slot, c.sab, c.lost, c.waiter, c.emfile = ag.slot, ag.sab, ag.lost, ag.waiter, ag.emfile
@@ -645,7 +649,8 @@ class Run:
             except ProcessLookupError:
                 pass
         for a in self.agents.values():
-            wait_dead(a.pid, 2.0)
+            if wait_dead(a.pid, 2.0):
+                STARTED.discard(a.pid)
             try:
                 a.sock.close()
             except OSError:
@@ -723,17 +728,17 @@ CORE = {"acq", "rel"}
 class Gen:
     """Random schedules: the model's view of which actions make sense now, weighted."""
 
-    def __init__(self, rng):
+    def __init__(self, rng, without=()):
         self.rng = rng
         r = rng
-        self.kinds = {k for k in KINDS if k in CORE or r.random() < 0.6}
+        self.kinds = {k for k in KINDS if k in CORE or r.random() < 0.6} - set(without)
         nst = 2 if r.random() < 0.7 else 3
         self.starters = []
         for i in range(nst):
             env = []
-            if r.random() < 0.3:
+            if r.random() < 0.3 and "nowipe" not in without:
                 env.append("nowipe")
-            if r.random() < 0.12:
+            if r.random() < 0.12 and "noinotify" not in without:
                 env.append("noinotify")
             self.starters.append((f"p{i}", env))
         self.depth = r.randint(3, 10)
@@ -790,11 +795,12 @@ class Gen:
                         if not held[0]:
                             m[n].update(slot=True, owner=True)
                             held[0] = True
-                    add(3, f"{n} wtry", wtry_eff)
+                    # a try is most telling right after the lock may have changed hands
+                    add(3 if held[0] else 8, f"{n} wtry", wtry_eff)
                 if s["waiter"]:
                     add(0.3, f"{n} wfree", lambda n=n: m[n].update(waiter=False))
                 if len(m) < MAX_AGENTS:
-                    w = 2.5 if (s["slot"] or s["waiter"] or s["pending"]) else 0.7
+                    w = 4 if (s["slot"] or s["waiter"] or s["pending"]) else 0.7
                     for k in ("fork", "rfork"):
                         child = f"p{self.next_name}"
 
@@ -807,7 +813,9 @@ class Gen:
                         if m[n]["owner"]:
                             held[0] = False
                         del m[n]
-                    add(1.5, f"{n} kill", die_eff)
+                    # killing the owner while others wait or hold copies is the telling case
+                    others = any(x["waiter"] or x["pending"] or x["slot"] for k, x in m.items() if k != n)
+                    add(4 if s["owner"] and others else 1.5, f"{n} kill", die_eff)
                     add(0.3, f"{n} exit", die_eff)
                 add(0.6 if s["pending"] else 0.15, f"{n} sig")
                 add(0.3 if s["pending"] else 0.1, f"{n} signh")
@@ -839,11 +847,11 @@ EXH_ENVS = [[], ["nowipe"]]
 
 
 def exhaustive(cfg, depth, deadline, report):
-    """Every schedule of @depth actions over 2 starters and EXH_ACTIONS (each process may be
-    the actor; forks add processes), in each environment of EXH_ENVS. A 'choice vector' is
-    enumerated like an odometer; actions that do not apply in the reached state are skipped
-    by the run (they still count as a distinct schedule only once: the generator prunes
-    actions the model says cannot apply)."""
+    """Every schedule of @depth actions over 2 starters and EXH_ACTIONS (any live process may
+    act; forks add processes, up to 4), in each environment of EXH_ENVS, depth first. A small
+    model (exh_next) leaves out what cannot apply: a release without a handle, a try without
+    a waiter. Returns (schedules run, True at a break / False when the budget ran out / None
+    when complete)."""
     count = 0
     for env in EXH_ENVS:
         stack = [[]]
@@ -853,11 +861,8 @@ def exhaustive(cfg, depth, deadline, report):
             prefix = stack.pop()
             if len(prefix) == depth:
                 sched = Schedule([("p0", env), ("p1", env)], prefix)
-                v, run = run_schedule(cfg, sched)
+                v, run = run_schedule(cfg, sched, cfg.only)
                 count += 1
-                if v is not None and not v.prop == "hang":
-                    report(sched, v, run)
-                    return count, True
                 if v is not None:
                     report(sched, v, run)
                     return count, True
@@ -927,6 +932,8 @@ def shrink(cfg, sched, v, run, deadline):
     best, best_v, best_run = sched, v, run
     hits = 0
     for i in range(10):
+        if cfg.stop:
+            break
         cv, cr = fails(cfg, sched, v.prop, tries=1)
         if cv is not None:
             hits += 1
@@ -992,6 +999,9 @@ def main():
                     help="first enumerate every schedule of this many actions (bounded exhaustive)")
     ap.add_argument("--only", choices=["exclusion", "kernel", "pidfile", "release", "liveness"],
                     help="check only this property (the others are not checked)")
+    ap.add_argument("--without", default="",
+                    help="action kinds or faults left out, comma-separated (e.g. rfork,nowipe: to look"
+                    " past a known break); kinds: " + ",".join(KINDS) + "; faults: nowipe,noinotify")
     ap.add_argument("--shrink-seconds", type=float, default=180)
     ap.add_argument("--agent", help="the agent program (default: found next to the build)")
     ap.add_argument("--quiet", action="store_true")
@@ -1000,6 +1010,10 @@ def main():
     cfg = Cfg()
     cfg.stop = False
     cfg.only = opt.only
+    cfg.without = {w for w in opt.without.split(",") if w}
+    unknown = cfg.without - set(KINDS) - {"nowipe", "noinotify"}
+    if unknown or cfg.without & CORE:
+        sys.exit(f"explore: --without: cannot leave out {', '.join(sorted(unknown | (cfg.without & CORE)))}")
     cfg.runs = cfg.steps = 0
     lib = opt.lib
     cfg.libfile = os.path.abspath(os.path.join(lib, "libpidlock.so.1") if os.path.isdir(lib) else lib)
@@ -1025,11 +1039,14 @@ def main():
     except (OSError, AttributeError):
         pass
 
+    # The first signal ends the search after the schedule in progress (its agents are killed
+    # as always); a second one at once. Every process ever started is killed on the way out.
     def on_signal(sig, _frame):
+        if cfg.stop:
+            raise KeyboardInterrupt
         cfg.stop = True
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
 
     started = time.monotonic()
     found = None
@@ -1039,12 +1056,16 @@ def main():
             text = sys.stdin.read() if opt.replay == "-" else open(opt.replay).read()
             sched = Schedule.parse(text)
             for i in range(opt.repeat):
+                if cfg.stop:
+                    break
                 v, run = run_schedule(cfg, sched, opt.only)
                 print(f"explore: replay {i + 1}/{opt.repeat}:")
                 print("\n".join("  " + x for x in run.transcript))
                 if v is not None:
                     print(f"explore: BROKEN ({v.prop}) on replay {i + 1}")
                     return 1
+            if cfg.stop:
+                return 130
             print(f"explore: {opt.repeat} replays, nothing broke")
             return 0
 
@@ -1064,7 +1085,7 @@ def main():
         last = time.monotonic()
         while found is None and time.monotonic() < deadline and not cfg.stop:
             rng = random.Random(f"{seed}:{i}")
-            sched = Gen(rng).generate()
+            sched = Gen(rng, cfg.without).generate()
             v, run = run_schedule(cfg, sched, opt.only)
             if run.rogue_notes:
                 cfg.rogue = getattr(cfg, "rogue", 0) + 1
@@ -1083,6 +1104,9 @@ def main():
               f"({cfg.runs / max(el, 1e-9):.1f} schedules/s); {getattr(cfg, 'rogue', 0)} with a second"
               f" holder after a rogue unlink/replace (not a break)", flush=True)
         if found is None:
+            if cfg.stop:
+                print("explore: interrupted; nothing broke so far", file=sys.stderr)
+                return 130
             print("explore: nothing broke")
             return 0
         sched, v, run, t = found
@@ -1101,6 +1125,13 @@ def main():
         print("explore: interrupted", file=sys.stderr)
         return 130
     finally:
+        for pid in STARTED:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for pid in STARTED:
+            wait_dead(pid, 1.0)
         reap()
         shutil.rmtree(cfg.workdir, ignore_errors=True)
 
