@@ -32,6 +32,8 @@ p = os.path.join(work, "elsewhere", "daemon.lock")
 with pidlock.acquire(p) as lock:
     assert pidlock.holder(p) == os.getpid()
     assert os.path.exists(os.path.join(os.path.dirname(pidlock.__file__), "py.typed"))
+    # the CFFI declarations, written from pidlock.h by the build
+    assert os.path.exists(os.path.join(os.path.dirname(pidlock.__file__), "pidlock.cdef"))
 assert not os.path.exists(p)
 print("wheel ok:", pidlock.__version__, pidlock.__file__)
 PY
