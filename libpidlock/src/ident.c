@@ -180,8 +180,12 @@ int pidlock__ident(int fd, dev_t dev, ino_t ino, unsigned id, pid_t *owner)
 	(void)id;
 	if (!pidlock__same_file(fd, dev, ino))
 		return PL_ID_OTHER;
-	if (owner)
-		*owner = 0; /* unknown */
+	if (owner) {
+		/* The owner as the file says it, which pidlock_update() rewrote: weaker than the
+		 * lock's own word, the best there is without /proc. */
+		int pid = pidlock__read_pid_fd(fd);
+		*owner = pid > 0 ? pid : 0;
+	}
 	return PL_ID_OURS;
 }
 
@@ -251,7 +255,7 @@ uint64_t pidlock__kept_tag(void)
 	return t;
 }
 
-bool pidlock__kept_listed(int epfd, const int *fds, int n)
+int pidlock__kept_listed(int epfd, const int *fds, int n)
 {
 #ifdef PIDLOCK_HAVE_PROC
 	char name[48], buf[4096], want[40], *line;
@@ -259,17 +263,17 @@ bool pidlock__kept_listed(int epfd, const int *fds, int n)
 	ssize_t len;
 
 	if (epfd < 0)
-		return false;
+		return 0;
 	snprintf(name, sizeof name, "/proc/self/fdinfo/%d", epfd);
 	f = open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (f < 0)
-		return false;
+		return errno == ENOENT ? 0 : -errno; /* closed, or no descriptor left to ask with */
 	do
 		len = read(f, buf, sizeof buf - 1);
 	while (len < 0 && errno == EINTR);
 	close(f);
 	if (len <= 0)
-		return false;
+		return 0;
 	buf[len] = '\0';
 	snprintf(want, sizeof want, " data: %llx ", (unsigned long long)pidlock__kept_tag());
 	for (i = 0; i < n; i++) {
@@ -285,6 +289,6 @@ bool pidlock__kept_listed(int epfd, const int *fds, int n)
 	return found == n;
 #else
 	(void)epfd, (void)fds, (void)n;
-	return true; /* nothing to ask: pidlock(3) says so */
+	return 1; /* nothing to ask: pidlock(3) says so */
 #endif
 }

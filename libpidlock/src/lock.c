@@ -432,13 +432,13 @@ void pidlock_releasep(pidlock **lockp)
 
 int pidlock_update(pidlock *l)
 {
-	pid_t self;
+	pid_t self, owner = 0;
 	int r;
 
 	if (!l)
 		return -EINVAL;
 	pidlock__explain_clear();
-	r = pidlock__ident(l->fd, l->dev, l->ino, l->id, NULL);
+	r = pidlock__ident(l->fd, l->dev, l->ino, l->id, &owner);
 	if (r != PL_ID_OURS) {
 		/* Released by the parent before this child's update: the file removed, or the
 		 * lock let go for every copy and perhaps taken by another process since. Writing
@@ -451,9 +451,10 @@ int pidlock_update(pidlock *l)
 		return -EBADFD;
 	}
 	self = getpid();
-	/* From here this process owns the lock: the range names it, so the parent's release
-	 * sees its own descriptor adopted and only closes it. */
-	if (self != l->pid && retag_fd(l->fd, pidlock__tag(self, l->id)) < 0)
+	/* From here this process owns the lock: the range names it, so every other copy's
+	 * release sees its descriptor adopted and only closes it. Asked of the lock, not of the
+	 * handle: a copy may have adopted it since this process last did. */
+	if (owner != self && retag_fd(l->fd, pidlock__tag(self, l->id)) < 0)
 		return -ESTALE;
 	r = pidlock__write_pid(l->fd, self, true, l->flags & PIDLOCK_FSYNC);
 	if (r < 0)

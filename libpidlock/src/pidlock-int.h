@@ -72,7 +72,8 @@ PIDLOCK_HIDDEN int pidlock__ident(int fd, dev_t dev, ino_t ino, unsigned id, pid
 PIDLOCK_HIDDEN bool pidlock__same_file(int fd, dev_t dev, ino_t ino);
 PIDLOCK_HIDDEN int pidlock__above_std(int fd);
 PIDLOCK_HIDDEN uint64_t pidlock__kept_tag(void);
-PIDLOCK_HIDDEN bool pidlock__kept_listed(int epfd, const int *fds, int n);
+/* 1 listed, 0 not ours, -errno when it cannot be asked now (-EMFILE: no descriptor left). */
+PIDLOCK_HIDDEN int pidlock__kept_listed(int epfd, const int *fds, int n);
 PIDLOCK_HIDDEN pid_t pidlock__self(void);
 PIDLOCK_HIDDEN unsigned pidlock__generation(void);
 PIDLOCK_HIDDEN bool pidlock__is_euid(uid_t uid);

@@ -84,7 +84,7 @@ static void forget(struct kept *k, bool close_copies)
 {
 	if (!k)
 		return;
-	if (close_copies && k->ifd >= 0 && pidlock__kept_listed(k->epfd, &k->ifd, 1)) {
+	if (close_copies && k->ifd >= 0 && pidlock__kept_listed(k->epfd, &k->ifd, 1) == 1) {
 		close(k->ifd);
 		close(k->epfd);
 	}
@@ -103,9 +103,17 @@ static struct kept *take_kept(void)
 	struct kept *k = PL_XCHG(&spare, (struct kept *)NULL);
 
 	if (k) {
-		if (k->owner == getpid() && pidlock__kept_listed(k->epfd, &k->ifd, 1)) {
+		int listed = k->owner == getpid() ? pidlock__kept_listed(k->epfd, &k->ifd, 1) : 0;
+		if (listed == 1) {
 			drain(k->ifd);
 			return k;
+		}
+		if (listed < 0) {
+			/* Cannot be asked now (no descriptor left): kept, unused, for later. */
+			struct kept *none = NULL;
+			if (!PL_CAS(&spare, &none, k))
+				free(k);
+			return NULL;
 		}
 		forget(k, k->owner != getpid());
 	}
@@ -310,8 +318,9 @@ static void arm(pidlock_waiter *wt, long ns)
 	timerfd_settime(wt->tfd, 0, &its, NULL);
 }
 
-/* Whether every descriptor the waiter keeps is still its own (ident.c). */
-static bool waiter_proven(const pidlock_waiter *wt)
+/* Whether every descriptor the waiter keeps is still its own (ident.c): 1, 0, or -errno when
+ * that cannot be asked now. */
+static int waiter_proven(const pidlock_waiter *wt)
 {
 	int fds[2] = { wt->tfd, wt->w.k->ifd };
 
@@ -377,8 +386,13 @@ int pidlock_waiter_try(pidlock_waiter *wt, pidlock **ret_lock, pid_t *ret_holder
 				 (int)wt->t.pid);
 		return -ECHILD;
 	}
-	/* A waiter lives across calls: its descriptors may have been closed behind its back. */
-	if (!waiter_proven(wt)) {
+	/* A waiter lives across calls: its descriptors may have been closed behind its back.
+	 * When that cannot be asked now (no descriptor left to read /proc with), this try fails
+	 * with that error and the waiter goes on. */
+	r = waiter_proven(wt);
+	if (r < 0)
+		return r;
+	if (r == 0) {
 		free(wt->w.k);  /* forgotten, not closed: the numbers are not ours now */
 		wt->w.k = NULL;
 		wt->tfd = -1;
@@ -414,7 +428,7 @@ void pidlock_waiter_free(pidlock_waiter *wt)
 		/* A forked copy: only its copies of the descriptors are closed. The epoll and the
 		 * inotify instance are shared with the parent, so nothing is removed from them,
 		 * and the directories the parent made are the parent's. */
-		if (wt->w.k && waiter_proven(wt))
+		if (wt->w.k && waiter_proven(wt) == 1)
 			close(wt->tfd);
 		forget(wt->w.k, true);
 		if (!wt->done)
@@ -424,7 +438,7 @@ void pidlock_waiter_free(pidlock_waiter *wt)
 	}
 	if (!wt->done && wt->t.l)
 		pidlock__try_done(&wt->t, -ECANCELED);
-	if (wt->w.k && wt->tfd >= 0 && waiter_proven(wt)) {
+	if (wt->w.k && wt->tfd >= 0 && waiter_proven(wt) == 1) {
 		epoll_ctl(wt->w.k->epfd, EPOLL_CTL_DEL, wt->tfd, NULL);
 		close(wt->tfd);
 		give_back(wt->w.k, wt->w.wd);
