@@ -21,6 +21,12 @@
  * PID are kept in a per-thread context filled in by the argument typemaps of the same call. */
 %module pidlock_core
 
+/* Every C file of the project asks for the GNU API itself (PATH_MAX, pipe2, ...); so does the
+ * generated wrapper, before anything includes a system header. */
+%begin %{
+#define _GNU_SOURCE
+%}
+
 %{
 #include <errno.h>
 #include <limits.h>
