@@ -181,6 +181,9 @@ class Run:
         self.rogue_displaced = set()
         self.rogue_notes = []
         self.only = only
+        # PIDs the application made stale labels of itself: written through pidlock_fd()
+        # ("write"), or of a process whose descriptor it closed or replaced behind the library
+        self.app_written = set()
         self.transcript = []
         self.orphan_watch = None
 
@@ -384,7 +387,8 @@ class Run:
                 pid = int(text)
                 names = [a.name for a in self.agents.values() if a.alive and a.pid == pid]
                 owner = self.agents[names[0]] if names else None
-                if owner is not None and names[0] not in holders and not owner.sab:
+                if owner is not None and names[0] not in holders and not owner.sab \
+                        and pid not in self.app_written:
                     return Violation("pidfile", f"the file (inode {st.st_ino}) says {pid} ({names[0]}),"
                                      f" which holds no lock on it; the lock is held by"
                                      f" {', '.join(sorted(holders))}")
@@ -533,10 +537,13 @@ class Run:
             self.note(f"{line} -> {r}")
             if op in ("close", "dup2") and r == "0":
                 ag.touched = True
+                self.app_written.add(ag.pid)  # its PID may stay in a file it no longer locks
                 if ag.slot is not None:
                     ag.sab = True
             if op == "emfile":
                 ag.emfile = args[0] == "on"
+            if op == "write" and r.lstrip("-").isdigit() and int(r) > 0:
+                self.app_written.add(ag.pid)
         else:
             raise ValueError(f"unknown action {action!r}")
         self.settle()
@@ -731,7 +738,7 @@ class Gen:
     def __init__(self, rng, without=()):
         self.rng = rng
         r = rng
-        self.kinds = {k for k in KINDS if k in CORE or r.random() < 0.6} - set(without)
+        self.kinds = {k for k in KINDS if k in CORE or r.random() < 0.75} - set(without)
         nst = 2 if r.random() < 0.7 else 3
         self.starters = []
         for i in range(nst):
@@ -796,16 +803,16 @@ class Gen:
                             m[n].update(slot=True, owner=True)
                             held[0] = True
                     # a try is most telling right after the lock may have changed hands
-                    add(3 if held[0] else 8, f"{n} wtry", wtry_eff)
+                    add(8 if not held[0] or s.get("wcopy") else 3, f"{n} wtry", wtry_eff)
                 if s["waiter"]:
                     add(0.3, f"{n} wfree", lambda n=n: m[n].update(waiter=False))
                 if len(m) < MAX_AGENTS:
-                    w = 4 if (s["slot"] or s["waiter"] or s["pending"]) else 0.7
+                    w = 6 if s["waiter"] else 4 if (s["slot"] or s["pending"]) else 0.7
                     for k in ("fork", "rfork"):
                         child = f"p{self.next_name}"
 
                         def fork_eff(n=n, child=child):
-                            m[child] = dict(m[n], owner=False, pending=False)
+                            m[child] = dict(m[n], owner=False, pending=False, wcopy=m[n]["waiter"])
                             self.next_name += 1
                         add(w, f"{n} {k} {child}", fork_eff)
                 if len(alive) > 1 or s["slot"]:
