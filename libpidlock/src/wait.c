@@ -363,7 +363,10 @@ int pidlock_waiter_new(const char *path, unsigned flags, pidlock_waiter **ret)
 	return 0;
 }
 
-int pidlock_waiter_fd(const pidlock_waiter *wt) { return wt ? wt->w.k->epfd : -EINVAL; }
+int pidlock_waiter_fd(const pidlock_waiter *wt)
+{
+	return wt && wt->w.k ? wt->w.k->epfd : -EINVAL; /* none once a lost descriptor ended it */
+}
 
 int pidlock_waiter_try(pidlock_waiter *wt, pidlock **ret_lock, pid_t *ret_holder)
 {

@@ -141,6 +141,7 @@ START_TEST(waiter_descriptors_closed_behind_its_back)
 	close(p[0]);
 	ck_assert_int_eq(pidlock_waiter_try(w, &l, NULL), -EBADFD);
 	ck_assert_ptr_null(l);
+	ck_assert_int_eq(pidlock_waiter_fd(w), -EINVAL); /* ended: no descriptor, no crash */
 	pidlock_waiter_free(w);
 	ck_assert_int_ge(fcntl(efd, F_GETFD), 0);
 	ck_assert_int_ge(fcntl(lfd, F_GETFD), 0);

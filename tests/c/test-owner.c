@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -493,6 +494,65 @@ START_TEST(signal_between_two_sleeps_is_not_lost)
 }
 END_TEST
 
+/* The parent takes the lock back after its child adopted it: the last update owns it, so the
+ * child's release is a copy's and the parent still holds the lock. */
+START_TEST(parent_update_after_child_adopted)
+{
+	pidlock *l, *other;
+	pid_t child;
+	int go[2], done[2];
+	char c;
+
+	ck_assert_int_eq(pipe(go), 0);
+	ck_assert_int_eq(pipe(done), 0);
+	ck_assert_int_eq(pidlock_acquire(tpath("a.lock"), 0, 0, &l, NULL), 0);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		c = pidlock_update(l) == 0 ? 'y' : 'n';
+		if (write(done[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(3);
+		_exit(pidlock_release(l) == 0 ? 0 : 1);
+	}
+	ck_assert_int_eq(read(done[0], &c, 1), 1);
+	ck_assert_int_eq(c, 'y');
+	ck_assert_int_eq(pidlock_update(l), 0);
+	ck_assert_int_eq(write(go[1], "g", 1), 1);
+	ck_assert_int_eq(wait_child(child), 0);
+	ck_assert_int_eq(pidlock_check(l), 0);
+	ck_assert(exists(tpath("a.lock")));
+	ck_assert_int_eq(pidlock_acquire(tpath("a.lock"), 0, 0, &other, NULL), -EAGAIN);
+	ck_assert_int_eq(pidlock_release(l), 0);
+	close(go[0]), close(go[1]), close(done[0]), close(done[1]);
+}
+END_TEST
+
+/* A waiter at the descriptor limit cannot ask /proc whether its descriptors are its own: that
+ * try fails with -EMFILE and the waiter goes on, never taking its descriptors for lost. */
+START_TEST(waiter_at_the_descriptor_limit)
+{
+	pid_t holder = start_holder(tpath("m.lock"), 0, false);
+	struct rlimit was, none = { 0, 0 };
+	pidlock_waiter *w;
+	pidlock *l = NULL;
+	int r;
+
+	ck_assert_int_eq(pidlock_waiter_new(tpath("m.lock"), 0, &w), 0);
+	ck_assert_int_eq(waiter_until(w, &l, 30), -EAGAIN);
+	getrlimit(RLIMIT_NOFILE, &was);
+	none.rlim_max = was.rlim_max;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &none), 0);
+	r = pidlock_waiter_try(w, &l, NULL);
+	setrlimit(RLIMIT_NOFILE, &was);
+	ck_assert_msg(r == -EMFILE || r == -EAGAIN, "waiter_try at the limit: %d", r);
+	ck_assert_int_ge(pidlock_waiter_fd(w), 3);
+	stop_holder(holder);
+	ck_assert_int_eq(waiter_until(w, &l, 2000), 0);
+	pidlock_waiter_free(w);
+	ck_assert_int_eq(pidlock_release(l), 0);
+}
+END_TEST
+
 Suite *suite_owner(void)
 {
 	Suite *s = suite_create("owner");
@@ -500,12 +560,13 @@ Suite *suite_owner(void)
 	ADD_TCASE(s, "forked waits", 30, forked_waiter_holder_killed,
 		  forked_waiter_keep_file_release, wait_forked_by_a_handler);
 	ADD_TCASE(s, "forked copies", 30, raw_fork_child_releases_a_copy_without_wipeonfork,
+		  parent_update_after_child_adopted,
 		  keep_file_release_frees_raw_forked_copy,
 		  keep_file_release_frees_raw_forked_copy_without_wipeonfork,
 		  keep_file_release_frees_worker_forked_during_the_wait);
 	ADD_TCASE(s, "descriptor", 30, io_on_the_descriptor_is_not_a_lost_lock,
 		  worker_moving_the_offset_keeps_nothing, nothing_kept_on_standard_descriptors,
-		  program_pipe_with_our_old_signal_is_not_taken);
+		  program_pipe_with_our_old_signal_is_not_taken, waiter_at_the_descriptor_limit);
 	ADD_TCASE(s, "threads and signals", 120, fork_while_another_thread_is_inside,
 		  signal_between_two_sleeps_is_not_lost);
 	return s;
