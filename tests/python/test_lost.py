@@ -1,6 +1,6 @@
-"""A held lock whose descriptor was closed or reused behind the library's back (issues 10 and
-11), and the wrong daemonize order (issue 10 section 9): loud failures, never EBADF or silence,
-and nothing closed or removed that is not the lock's own."""
+"""A held lock whose descriptor was closed or reused behind the library's back, and the wrong
+daemonize order: loud failures, never EBADF or silence, and nothing closed or removed that is not
+the lock's own. Ordinary I/O on fileno() is none of these."""
 import errno
 import os
 import pickle
@@ -205,3 +205,25 @@ def test_parent_exit_without_release_after_child_update(lockpath):
     assert child.stdout.readline() == "released\n"
     child.stdout.close()
     assert not os.path.exists(lockpath)
+
+
+def test_io_on_fileno_is_not_a_lost_lock(lockpath):
+    """Reading back the PID, writing and seeking through fileno(), also from a forked worker,
+    move the file offset: the lock is still held, and the release removes the file."""
+    lock = pidlock.acquire(lockpath)
+    fd = lock.fileno()
+    os.lseek(fd, 0, os.SEEK_SET)
+    assert os.read(fd, 32) == b"%d\n" % os.getpid()
+    os.write(fd, b"x")
+    pid = os.fork()
+    if pid == 0:
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.read(fd, 32)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert lock.fileno() == fd  # fileno() asks the library whether the lock is still held
+    with pytest.raises(pidlock.AlreadyRunning):
+        pidlock.acquire(lockpath)
+    lock.release()
+    assert not os.path.exists(lockpath)
+    pidlock.acquire(lockpath).release()
