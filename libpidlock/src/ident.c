@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -231,9 +232,14 @@ bool pidlock__is_euid(uid_t uid) { return geteuid() == uid; }
  * ..."), under the number it was added with, for as long as that file is open: so an epoll
  * that lists our tag is ours, and a kept descriptor is ours while our epoll lists its number.
  * A number closed behind our back (closefrom(), close_range()) leaves the list when its file
- * is released, and whatever reuses the number is then neither read, written nor closed. What
- * can disturb it: a kept descriptor closed and its number reused while a forked child still
- * has the old file open (its registration then stays listed). */
+ * is released; but a forked child (a prefork worker) may still have that file open, and then
+ * the registration stays listed under the old number. So each kept descriptor is also compared
+ * with the epoll's registration itself: kcmp(KCMP_EPOLL_TFD) tells whether the file at that
+ * number now is the file registered, and whatever reuses the number is then neither read,
+ * written nor closed. Where kcmp is refused (a seccomp profile, a kernel without
+ * CONFIG_KCMP), the number must at least still name an anonymous-inode descriptor (an inotify
+ * instance, a timer); what can disturb that: another such descriptor of the program put at
+ * the number while a forked child keeps ours open. */
 uint64_t pidlock__kept_tag(void)
 {
 	static uint64_t tag;
@@ -254,6 +260,36 @@ uint64_t pidlock__kept_tag(void)
 	}
 	return t;
 }
+
+#ifdef PIDLOCK_HAVE_PROC
+#ifndef KCMP_EPOLL_TFD
+#define KCMP_EPOLL_TFD 7 /* <linux/kcmp.h>, not in every libc's headers */
+#endif
+struct epoll_slot {
+	uint32_t efd, tfd, toff;
+};
+
+/* Whether the file at @fd is the one registered in @epfd under that number. */
+static bool is_registered(int epfd, int fd)
+{
+	char link[64], name[32];
+	ssize_t n;
+#ifdef SYS_kcmp
+	struct epoll_slot slot = { (uint32_t)epfd, (uint32_t)fd, 0 };
+	long r = syscall(SYS_kcmp, (long)getpid(), (long)getpid(), KCMP_EPOLL_TFD, (long)fd,
+			 (unsigned long)&slot);
+
+	if (r >= 0)
+		return r == 0;
+#endif
+	snprintf(name, sizeof name, "/proc/self/fd/%d", fd);
+	n = readlink(name, link, sizeof link - 1);
+	if (n <= 0)
+		return false;
+	link[n] = '\0';
+	return strncmp(link, "anon_inode:", 11) == 0;
+}
+#endif
 
 int pidlock__kept_listed(int epfd, const int *fds, int n)
 {
@@ -281,7 +317,7 @@ int pidlock__kept_listed(int epfd, const int *fds, int n)
 			char *end = strchr(line, '\n');
 			char *data = strstr(line, want);
 			if (strtol(line + 4, NULL, 10) == fds[i] && data && (!end || data < end)) {
-				found++;
+				found += is_registered(epfd, fds[i]);
 				break;
 			}
 		}
