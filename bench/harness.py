@@ -239,6 +239,11 @@ class Bench:
                 [self.cbench, "handoff", "pidlock", p, str(r), str(HOLD_MIN_US), str(EVENT_SPAN_US)]),
             "C pidlock, 60 s timeout": lambda p: self.numbers(
                 [self.cbench, "handoff", "pidlock-timeout", p, str(r), str(HOLD_MIN_US), str(EVENT_SPAN_US)]),
+            # A prefork worker keeps a copy of the kept file's descriptor: no close event wakes
+            # the waiter, the owner's release must.
+            "C pidlock, kept file, forked worker": lambda p: self.numbers(
+                [self.cbench, "handoff", "pidlock-keep", p, str(r), str(HOLD_MIN_US), str(EVENT_SPAN_US),
+                 "worker"]),
         }
         for backend in ("swig", "cffi"):
             if self.have["py-" + backend]:

@@ -93,7 +93,8 @@ class Report:
         rows.append(("Python (CFFI) cycle vs C", "<= 2x", ratio(self.c("Python cffi"), pid), 2.0, "le", "python"))
         rows.append(("Lua 5.4 cycle vs C", "<= 1.3x", ratio(self.c("Lua 5.4"), pid), 1.3, "le", "lua"))
         filelock = self.ho.get(("tmpfs", "Python filelock"), (None,))[0]
-        for name in ("C pidlock, wait forever", "C pidlock, 60 s timeout", "Python swig, timeout=None",
+        for name in ("C pidlock, wait forever", "C pidlock, 60 s timeout",
+                     "C pidlock, kept file, forked worker", "Python swig, timeout=None",
                      "Python cffi, timeout=None", "Python swig, acquire_async",
                      "Python cffi, acquire_async"):
             med = self.ho.get(("tmpfs", name), (None,))[0]

@@ -1,4 +1,7 @@
-/* handoff LOCK PATH ROUNDS HOLD_MIN_US HOLD_SPAN_US: how soon a blocked waiter takes over.
+/* handoff LOCK PATH ROUNDS HOLD_MIN_US HOLD_SPAN_US [worker]: how soon a blocked waiter takes
+ * over. With "worker" the holder forks a child each round that keeps a copy of the lock's
+ * descriptor open (a prefork worker) until the waiter has the lock: the release must wake the
+ * waiter without the close event that the worker's copy holds back.
  *
  * Each round the holder takes the lock, tells the waiter to go, holds for a random time in
  * [HOLD_MIN, HOLD_MIN + HOLD_SPAN] µs (long enough for the waiter to be asleep in its wait),
@@ -8,8 +11,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,8 +52,10 @@ int cmd_handoff(int argc, char **argv)
 	pid_t pid;
 	char c;
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: pidlock-bench handoff LOCK PATH ROUNDS HOLD_MIN_US HOLD_SPAN_US\n");
+	bool with_worker = argc == 6 && strcmp(argv[5], "worker") == 0;
+
+	if (argc != 5 && !with_worker) {
+		fprintf(stderr, "usage: pidlock-bench handoff LOCK PATH ROUNDS HOLD_MIN_US HOLD_SPAN_US [worker]\n");
 		return 2;
 	}
 	wl = waitlock_find(argv[0]);
@@ -74,7 +82,12 @@ int cmd_handoff(int argc, char **argv)
 	for (long i = 0; i < rounds; i++) {
 		struct held h = wl->acquire(argv[1]);
 		long long hold = hold_min + (hold_span ? (long long)(next_random() % (unsigned long long)hold_span) : 0);
+		pid_t worker = with_worker ? fork() : -1;
 
+		if (worker == 0) {
+			pause();
+			_exit(0);
+		}
 		if (write(go[1], "x", 1) != 1)
 			die("waiter gone", EPIPE);
 		sleep_ns(hold);
@@ -83,6 +96,10 @@ int cmd_handoff(int argc, char **argv)
 		if (read(done[0], &c, 1) != 1)
 			die("waiter failed", EIO);
 		samples[i] = st->acquired - st->released;
+		if (worker > 0) {
+			kill(worker, SIGKILL);
+			waitpid(worker, NULL, 0);
+		}
 	}
 	close(go[1]);
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)

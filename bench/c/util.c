@@ -120,6 +120,17 @@ static struct held acquire_timeout(const char *path)
 	return acquire_pidlock(path, 60000);
 }
 
+/* A kept file (PIDLOCK_KEEP_FILE), with a deadline it never reaches. */
+static struct held acquire_keep(const char *path)
+{
+	struct held h = { NULL, -1 };
+	int r = pidlock_acquire(path, PIDLOCK_KEEP_FILE, 60000, &h.lock, NULL);
+
+	if (r < 0)
+		die("pidlock_acquire", r);
+	return h;
+}
+
 static void release_pidlock(struct held h)
 {
 	int r = pidlock_release(h.lock);
@@ -187,6 +198,7 @@ static void release_floor(struct held h)
 static const struct waitlock waitlocks[] = {
 	{ "pidlock", acquire_forever, release_pidlock },
 	{ "pidlock-timeout", acquire_timeout, release_pidlock },
+	{ "pidlock-keep", acquire_keep, release_pidlock },
 #if PIDLOCK_VERSION_NUMBER >= 10100
 	{ "pidlock-waiter", acquire_waiter, release_pidlock },
 #endif
