@@ -1,5 +1,5 @@
 #!/bin/sh
-# Issue 3's packaging check: build a wheel offline from a copy of the tree, install it into a
+# The packaging check: build a wheel offline from a copy of the tree, install it into a
 # fresh venv, and take a lock from another directory with nothing else on the path.
 # Usage: test-wheel.sh PYTHON SOURCE_TOP WORKDIR
 set -eu

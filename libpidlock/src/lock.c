@@ -253,7 +253,7 @@ int pidlock__try(struct pidlock_try *t)
 		if ((r == 0 || r == -EAGAIN) && fstat(t->fd, &t->st) < 0)
 			r = -errno;
 		if (r == 0 || r == -EAGAIN) {
-			int p = pidlock__file_problem(&t->st, !created, NULL, 0, l->real);
+			int p = pidlock__file_problem(l->real, &t->st, !created, NULL, 0);
 			if (p < 0)
 				r = p;
 		}

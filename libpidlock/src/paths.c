@@ -175,8 +175,8 @@ static int dir_problem(const char *path, const struct stat *st, char *why, size_
 	return 0;
 }
 
-int pidlock__file_problem(const struct stat *st, bool existing, char *why, size_t size,
-			  const char *path)
+int pidlock__file_problem(const char *path, const struct stat *st, bool existing, char *why,
+			  size_t size)
 {
 	char who[96];
 
@@ -438,7 +438,7 @@ int pidlock_check_path(const char *path, char *why, size_t size)
 		say(why, size, "%s is a symbolic link (never followed)", real);
 		return -ELOOP;
 	}
-	return pidlock__file_problem(&st, true, why, size, real);
+	return pidlock__file_problem(real, &st, true, why, size);
 }
 
 /* "<dir>/<app>/daemon.lock" or "<dir>/daemon.lock", trailing slashes of dir folded. */

@@ -12,7 +12,9 @@
 
 #define PIDLOCK_HIDDEN __attribute__((visibility("hidden")))
 
-/* Atomics through the GCC/clang builtins: the library is C99, which has no _Atomic. */
+/* Atomics through the GCC/clang builtins: the library itself is C99 (scripts/other-builds
+ * compiles it with -std=c99 -Wpedantic), which has no _Atomic; CMake builds the project, tests
+ * and tools included, as C11. */
 #define PL_LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
 #define PL_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
 #define PL_ADD(p, v) __atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
@@ -97,8 +99,8 @@ PIDLOCK_HIDDEN pid_t pidlock__pid_only_holder(int fd, const struct stat *st);
 
 /* paths.c: checks every path goes through, and the walk that proves its directories safe. */
 PIDLOCK_HIDDEN int pidlock__check_path(const char *path);
-PIDLOCK_HIDDEN int pidlock__file_problem(const struct stat *st, bool existing, char *why,
-					 size_t size, const char *path);
+PIDLOCK_HIDDEN int pidlock__file_problem(const char *path, const struct stat *st, bool existing,
+					 char *why, size_t size);
 struct pidlock_made {       /* directories one acquire made, removed again if it fails */
 	int n;
 	char **dirs;

@@ -1,4 +1,4 @@
-/* Descriptors closed behind the library's back (issue 10, section 10): closefrom(),
+/* Descriptors closed behind the library's back: closefrom(),
  * close_range(), python-daemon, `exec 3<&-`. The library never reads, writes or closes a
  * descriptor that is no longer the one it opened, and no timed wait outlives its timeout. */
 #define _GNU_SOURCE

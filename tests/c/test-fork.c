@@ -1,4 +1,4 @@
-/* Forked copies of a lock (issue 10, sections 3, 6 and 9): a worker's copy does not outlive
+/* Forked copies of a lock: a worker's copy does not outlive
  * the owner's release, a waiter never sleeps on a file that left the path, and a child made
  * without pthread_atfork (_Fork(), a raw clone) is still a child. */
 #define _GNU_SOURCE

@@ -1,5 +1,5 @@
-/* Other users must not be able to hold, move or delete the lock (issue 12), and a failed
- * acquire leaves nothing behind (issue 10, section 9). The hostile user is a real one: nobody,
+/* Other users must not be able to hold, move or delete the lock, and a failed
+ * acquire leaves nothing behind. The hostile user is a real one: nobody,
  * in a forked child (as_nobody); those tests need root and say so when skipped. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -41,7 +41,7 @@ static void leave_file(const char *path, unsigned flags)
 	ck_assert(exists(path));
 }
 
-/* Item 1: nobody cannot even open the file to take a read lock on it. */
+/* nobody cannot even open the file to take a read lock on it. */
 START_TEST(reader_cannot_open_private_file)
 {
 	pidlock *l;
@@ -103,7 +103,7 @@ START_TEST(reader_lock_on_readable_file_is_not_a_holder)
 }
 END_TEST
 
-/* Item 2: a directory on the path that another user owns, or may write. */
+/* a directory on the path that another user owns, or may write. */
 START_TEST(directory_of_another_user_refused)
 {
 	char why[256];
@@ -135,7 +135,7 @@ START_TEST(directory_of_another_user_refused)
 }
 END_TEST
 
-/* Item 3: a symbolic link on the way that another user made is not followed; one root (or
+/* a symbolic link on the way that another user made is not followed; one root (or
  * the caller) made is, and the release removes the file where the link led. */
 START_TEST(symlinked_parent_of_another_user_refused)
 {
@@ -163,7 +163,7 @@ START_TEST(symlinked_parent_of_another_user_refused)
 }
 END_TEST
 
-/* Item 4: a file with a second name may be another file too: never truncated or written. */
+/* a file with a second name may be another file too: never truncated or written. */
 START_TEST(hard_linked_file_refused)
 {
 	char buf[64];
@@ -177,7 +177,7 @@ START_TEST(hard_linked_file_refused)
 }
 END_TEST
 
-/* Item 6: parents are 0700 whatever the umask, and usable. */
+/* parents are 0700 whatever the umask, and usable. */
 START_TEST(made_directories_ignore_umask)
 {
 	struct stat st;
@@ -198,7 +198,7 @@ START_TEST(made_directories_ignore_umask)
 }
 END_TEST
 
-/* Issue 10 §9: a path that names a directory fails before anything is made, and a failed
+/* A path that names a directory fails before anything is made, and a failed
  * acquire removes the directories it made. */
 START_TEST(failed_acquire_leaves_nothing)
 {
@@ -223,7 +223,7 @@ START_TEST(failed_acquire_leaves_nothing)
 }
 END_TEST
 
-/* Issue 10 §11: a relative path is the directory of the acquire, even after chdir(). */
+/* A relative path is the directory of the acquire, even after chdir(). */
 START_TEST(relative_path_survives_chdir)
 {
 	char cwd[PATH_MAX];

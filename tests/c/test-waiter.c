@@ -1,4 +1,4 @@
-/* The waiter (issue 16): a descriptor an event loop polls, and a try that never blocks.
+/* The waiter: a descriptor an event loop polls, and a try that never blocks.
  *
  * Every wait here is poll() on pidlock_waiter_fd() bounded at WAKE_BOUND_MS: the bound only
  * turns a missed wake-up into a failure instead of a hang, it is never a timing assertion.

@@ -35,7 +35,7 @@ local function one_of(want, got)
   return false
 end
 
--- Issue 10 section 8: on Lua 5.3 and 5.4 every integer the module returns is of the integer
+-- On Lua 5.3 and 5.4 every integer the module returns is of the integer
 -- subtype (a float PID prints as 15019.0). LuaJIT has one number type.
 local function integer(what, v)
   if math.type then

@@ -1,4 +1,4 @@
--- The Lua API of issue 3 (run on Lua 5.4, 5.3 and LuaJIT).
+-- The Lua API (run on Lua 5.4, 5.3 and LuaJIT).
 local pidlock = require "pidlock"
 local core = require "pidlock_core"
 local h = require "helpers"

@@ -1,4 +1,4 @@
--- The waiter of issue 16 in Lua: pidlock.waiter(path) with :fd(), :try(), :close(), polled
+-- The waiter in Lua: pidlock.waiter(path) with :fd(), :try(), :close(), polled
 -- here with cqueues (its poll of a waiter is the host's event loop). Every poll is bounded
 -- (BOUND seconds) only so that a missed wake-up fails instead of hanging; nothing is timed.
 local pidlock = require "pidlock"

@@ -1,4 +1,4 @@
-"""The Python API of issue 3, on whichever backend PIDLOCK_BACKEND names."""
+"""The Python API, on whichever backend PIDLOCK_BACKEND names."""
 import errno
 import gc
 import os
@@ -239,7 +239,7 @@ def test_helpers(tmp_path):
 
 
 def test_default_path(monkeypatch, tmp_path):
-    # One path per effective user whatever the environment (issue 10 section 7): /run for
+    # One path per effective user whatever the environment: /run for
     # root, else the home directory of the password database, never $XDG_RUNTIME_DIR or $HOME.
     import pwd
     want = ("/run/app/daemon.lock" if os.geteuid() == 0

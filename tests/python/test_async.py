@@ -1,4 +1,4 @@
-"""acquire_async() (issue 16), on whichever backend PIDLOCK_BACKEND names.
+"""acquire_async(), on whichever backend PIDLOCK_BACKEND names.
 
 Every wait is bounded (BOUND seconds) only so that a missed wake-up fails instead of hanging;
 no test asserts how long anything took.

@@ -1,5 +1,5 @@
-"""pidlock.PidFile (issue 11): the lock as a context manager that takes nothing until entered,
-and finite timeouts of any size (issue 10 section 9)."""
+"""pidlock.PidFile: the lock as a context manager that takes nothing until entered,
+and finite timeouts of any size."""
 import os
 import subprocess
 import sys

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Who holds the lock (issue 10, sections 1 and 2): `stop` signals, and `status` prints, only a
+# Who holds the lock: `stop` signals, and `status` prints, only a
 # process the kernel shows holding the lock on that very file; the PID in the file is a hint.
 # Usage: holders.sh PIDLOCK
 PIDLOCK=${1:?}
