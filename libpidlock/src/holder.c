@@ -191,7 +191,7 @@ static int process_uids(pid_t pid, uid_t uids[4])
  * real one, and the starter can stop it and keep it on a PID for as long as they like. */
 static int runs_as(pid_t pid, uid_t owner)
 {
-	uid_t uids[4];
+	uid_t uids[4] = { (uid_t)-1, (uid_t)-1, (uid_t)-1, (uid_t)-1 }; /* none unread matches */
 	int i;
 
 	if (process_uids(pid, uids) < 0)

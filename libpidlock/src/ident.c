@@ -139,7 +139,7 @@ int pidlock__fdinfo_locks(int dirfd, const char *name, struct pidlock_lockline *
 int pidlock__ident(int fd, dev_t dev, ino_t ino, unsigned id, pid_t *owner)
 {
 #ifdef PIDLOCK_HAVE_PROC
-	struct pidlock_lockline lines[8];
+	struct pidlock_lockline lines[8] = { { 0 } };
 	char name[48];
 	bool others = false;
 	int n, i;
