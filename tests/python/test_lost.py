@@ -67,6 +67,8 @@ def test_next_use_fails_loudly(lockpath, reopen, use):
 
 def test_release_leaves_the_next_holders_file_alone(lockpath):
     """The number is reused by the next holder of the same file, in this very process."""
+    if pidlock.lock_method() == "flock":
+        pytest.skip("the flock build cannot tell two handles of one file apart (pidlock(3))")
     first = pidlock.acquire(lockpath)
     fd = first.fileno()
     os.close(fd)
