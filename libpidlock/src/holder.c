@@ -141,16 +141,39 @@ static int holds(pid_t pid, dev_t dev, ino_t ino)
 	return r == -1 ? 0 : r;
 }
 
-int pidlock__pid_holds(pid_t pid, dev_t dev, ino_t ino)
+static int process_uids(pid_t pid, uid_t uids[4]);
+
+/* A process holds the lock when it has a descriptor of the file whose open file holds the
+ * library's lock naming it as owner (holds_line()) and runs with the file owner's effective
+ * uid: a helper of another user that inherited a copy of the descriptor (setpriv, runuser)
+ * and re-took the lock's range through it to name itself is never the holder. */
+int pidlock__pid_holds(pid_t pid, const struct stat *st)
 {
+	uid_t uids[4] = { (uid_t)-1, (uid_t)-1, (uid_t)-1, (uid_t)-1 };
 	int r;
 
 	if (pid <= 0)
 		return 0;
-	r = holds(pid, dev, ino);
+	r = holds(pid, st->st_dev, st->st_ino);
 	if (r == -EACCES)
 		pidlock__explain("process %d may not be inspected by this user (its descriptors "
 				 "need ptrace read access)", (int)pid);
+	if (r == 1 && process_uids(pid, uids) == 0 && uids[1] != st->st_uid) {
+		pidlock__explain("process %d has the lock's descriptor but runs as uid %u, not as the "
+				 "file's owner (uid %u)", (int)pid, (unsigned)uids[1],
+				 (unsigned)st->st_uid);
+		r = 0;
+	}
+	return r;
+}
+
+int pidlock__pid_euid(pid_t pid, uid_t *euid)
+{
+	uid_t uids[4] = { (uid_t)-1, (uid_t)-1, (uid_t)-1, (uid_t)-1 };
+	int r = pid > 0 ? process_uids(pid, uids) : -EINVAL;
+
+	if (r == 0)
+		*euid = uids[1];
 	return r;
 }
 
@@ -202,9 +225,15 @@ static int runs_as(pid_t pid, uid_t owner)
 	return 1;
 }
 #else
-int pidlock__pid_holds(pid_t pid, dev_t dev, ino_t ino)
+int pidlock__pid_holds(pid_t pid, const struct stat *st)
 {
-	(void)pid, (void)dev, (void)ino;
+	(void)pid, (void)st;
+	return -ENOSYS;
+}
+
+int pidlock__pid_euid(pid_t pid, uid_t *euid)
+{
+	(void)pid, (void)euid;
 	return -ENOSYS;
 }
 
@@ -224,7 +253,7 @@ pid_t pidlock__verified_holder(int fd, const struct stat *st)
 
 	if (pid <= 0)
 		return -1;
-	return pidlock__pid_holds(pid, st->st_dev, st->st_ino) == 1 ? pid : -1;
+	return pidlock__pid_holds(pid, st) == 1 ? pid : -1;
 }
 
 /* Under PIDLOCK_CHECK_PID, an unlocked file counts as held by a live PID that is not ours,

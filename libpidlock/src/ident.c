@@ -218,6 +218,25 @@ int pidlock__above_std(int fd)
  * child made by any kind of fork is told apart, with or without pthread_atfork(). */
 pid_t pidlock__self(void) { return getpid(); }
 
+/* The PID namespace of the caller (the inode of /proc/self/ns/pid), 0 where it cannot be
+ * read. A child forked into a new PID namespace can have its parent's PID number (a
+ * container's 1), so a process is told by its PID and its namespace together. */
+ino_t pidlock__pidns(void)
+{
+#ifdef PIDLOCK_HAVE_PROC
+	struct stat st;
+
+	if (stat("/proc/self/ns/pid", &st) == 0)
+		return st.st_ino;
+#endif
+	return 0;
+}
+
+bool pidlock__is_proc(pid_t pid, ino_t ns)
+{
+	return getpid() == pid && (ns == 0 || pidlock__pidns() == ns);
+}
+
 /* Which process a per-process cache belongs to: a child (of any kind of fork) has another. */
 unsigned pidlock__generation(void) { return (unsigned)getpid(); }
 

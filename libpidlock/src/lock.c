@@ -137,6 +137,7 @@ int pidlock__try_new(const char *path, unsigned flags, struct pidlock_try *t)
 	t->l->flags = flags;
 	t->l->fd = -1;
 	t->pid = getpid();
+	t->ns = pidlock__pidns();
 	t->id = pidlock__new_id();
 	return 0;
 }
@@ -183,6 +184,7 @@ static int fill_handle(struct pidlock_try *t, bool created)
 	int r;
 
 	l->pid = t->pid;
+	l->ns = t->ns;
 	l->id = t->id;
 	r = pidlock__write_pid(t->fd, l->pid, t->st.st_size > 0, l->flags & PIDLOCK_FSYNC);
 	if (r < 0)
@@ -214,7 +216,7 @@ void pidlock__try_park(struct pidlock_try *t) { drop(t); }
 
 /* Whether @t is a wait (or a waiter) copied into a forked child: its descriptors then belong to
  * the process that made it, and an OFD lock taken through them would be that process's too. */
-bool pidlock__try_copied(const struct pidlock_try *t) { return getpid() != t->pid; }
+bool pidlock__try_copied(const struct pidlock_try *t) { return !pidlock__is_proc(t->pid, t->ns); }
 
 int pidlock__try(struct pidlock_try *t)
 {
@@ -342,12 +344,16 @@ int pidlock_acquire(const char *path, unsigned flags, int timeout_ms, pidlock **
 	pidlock__explain_clear();
 	if (timeout_ms < PIDLOCK_WAIT_FOREVER)
 		return -EINVAL;
-	r = pidlock__try_new(path, flags, &t);
-	if (r < 0)
-		return r;
-	/* A wait runs its handlers only inside its sleep (wait.c): from the first try on. */
+	/* A wait runs its handlers only inside its sleep (wait.c): from the very start, the walk
+	 * of the path included, so that none runs unseen before the first sleep. */
 	if (timeout_ms != 0)
 		pidlock__block_signals(&old);
+	r = pidlock__try_new(path, flags, &t);
+	if (r < 0) {
+		if (timeout_ms != 0)
+			pidlock__restore_signals(&old);
+		return r;
+	}
 	r = pidlock__try(&t);
 	if ((r == -EAGAIN || r == -EBUSY) && timeout_ms != 0)
 		r = pidlock__wait_for(&t, timeout_ms, &old);
@@ -383,9 +389,20 @@ static int release_owned(pidlock *l)
 	return r;
 }
 
+/* Whether the process the lock's range names as its owner may have adopted it: one running
+ * with our effective uid, as pidlock_update() requires. A process of another user that has a
+ * copy of the descriptor (a privilege-separated worker) and re-took the range through it to
+ * name itself adopted nothing: the owner's release still removes and unlocks. When its uid
+ * cannot be read (it has exited, it lives in another PID namespace), the adoption stands. */
+static bool adopted_by_us(pid_t owner)
+{
+	uid_t euid;
+
+	return pidlock__pid_euid(owner, &euid) < 0 || euid == geteuid();
+}
+
 int pidlock_release(pidlock *l)
 {
-	struct stat st;
 	pid_t owner = 0;
 	int r = 0, id;
 
@@ -393,7 +410,7 @@ int pidlock_release(pidlock *l)
 		return 0;
 	pidlock__explain_clear();
 	id = pidlock__ident(l->fd, l->dev, l->ino, l->id, &owner);
-	if (getpid() != l->pid) {
+	if (!pidlock__is_proc(l->pid, l->ns)) {
 		/* A copy made by forking: only our descriptor of it is closed (after the owner's
 		 * release its open file holds no lock any more, but it is still the file). */
 		if (id != PL_ID_OTHER)
@@ -401,11 +418,9 @@ int pidlock_release(pidlock *l)
 		free(l);
 		return 0;
 	}
-	/* No lock through our descriptor, and the file already gone from the path: a child that
-	 * adopted the lock has released it. A file still linked could as well be a new open of it
-	 * by other code at a number closed behind our back: that one is not ours to close. */
-	if (id == PL_ID_UNLOCKED && fstat(l->fd, &st) == 0 && st.st_nlink == 0)
-		id = PL_ID_OURS, owner = -1;
+	/* No lock through our descriptor (a child that adopted it and released it since, or a
+	 * number closed behind our back and now another open of the file by other code): nothing
+	 * tells the two apart, so nothing is closed. */
 	if (id != PL_ID_OURS) {
 		pidlock__explain("the descriptor %d of %s no longer holds this handle's lock: it was "
 				 "closed or replaced behind the library's back, or the lock was let "
@@ -414,7 +429,7 @@ int pidlock_release(pidlock *l)
 		return -EBADFD;
 	}
 	/* A child that adopted the lock (pidlock_update()) owns it now: ours is only a copy. */
-	if (owner == 0 || owner == l->pid)
+	if (owner == 0 || owner == l->pid || !adopted_by_us(owner))
 		r = release_owned(l);
 	if (close(l->fd) < 0 && r == 0 && errno != EINTR)
 		r = -errno;
@@ -432,6 +447,7 @@ void pidlock_releasep(pidlock **lockp)
 
 int pidlock_update(pidlock *l)
 {
+	struct stat st;
 	pid_t self, owner = 0;
 	int r;
 
@@ -450,6 +466,16 @@ int pidlock_update(pidlock *l)
 		}
 		return -EBADFD;
 	}
+	/* Only the file's owner takes it over: a worker that changed to another user (privilege
+	 * separation) keeps a copy, never the lock. */
+	if (fstat(l->fd, &st) < 0)
+		return -EBADFD;
+	if (!pidlock__is_euid(st.st_uid)) {
+		pidlock__explain("file %s belongs to uid %u, not to the caller (uid %u): a process "
+				 "of another user does not take the lock over", l->path,
+				 (unsigned)st.st_uid, (unsigned)geteuid());
+		return -EPERM;
+	}
 	self = getpid();
 	/* From here this process owns the lock: the range names it, so every other copy's
 	 * release sees its descriptor adopted and only closes it. Asked of the lock, not of the
@@ -460,6 +486,7 @@ int pidlock_update(pidlock *l)
 	if (r < 0)
 		return r;
 	l->pid = self;
+	l->ns = pidlock__pidns();
 	return 0;
 }
 

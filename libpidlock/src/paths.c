@@ -87,15 +87,34 @@ static bool trusted_owner(uid_t uid) { return uid == 0 || pidlock__is_euid(uid);
  * member list alone). Unreadable counts as yes. */
 static bool others_primary(gid_t gid, uid_t uid)
 {
-	char buf[4096];
-	struct passwd pw, *found;
+	char line[4096];
 	bool other = false;
 	FILE *f = fopen("/etc/passwd", "re");
 
 	if (!f)
 		return true;
-	while (!other && fgetpwent_r(f, &pw, buf, sizeof buf, &found) == 0)
-		other = pw.pw_gid == gid && pw.pw_uid != uid && pw.pw_uid != 0;
+	/* "name:password:uid:gid:..." read by hand: fgetpwent_r() is glibc's alone, and
+	 * fgetpwent() is not thread-safe. A line too long or malformed counts as another user. */
+	while (!other && fgets(line, sizeof line, f)) {
+		char *p = line, *end;
+		unsigned long u, g;
+		int field;
+
+		if (!strchr(line, '\n') && !feof(f))
+			other = true;
+		for (field = 0; field < 2 && p; field++)
+			p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL;
+		if (!p)
+			continue;
+		u = strtoul(p, &end, 10);
+		if (end == p || *end != ':')
+			continue;
+		p = end + 1;
+		g = strtoul(p, &end, 10);
+		if (end == p || *end != ':')
+			continue;
+		other = (gid_t)g == gid && (uid_t)u != uid && u != 0;
+	}
 	fclose(f);
 	return other;
 }

@@ -43,6 +43,7 @@ struct pidlock {
 	int fd;
 	unsigned flags;
 	pid_t pid;          /* the owner: the process that acquired or adopted the lock */
+	ino_t ns;           /* and its PID namespace (pidlock__pidns()) */
 	unsigned id;        /* this handle's id in the lock's tag (ident.c) */
 	dev_t dev;          /* identity of the locked file, to never touch another one */
 	ino_t ino;
@@ -77,6 +78,9 @@ PIDLOCK_HIDDEN uint64_t pidlock__kept_tag(void);
 /* 1 listed, 0 not ours, -errno when it cannot be asked now (-EMFILE: no descriptor left). */
 PIDLOCK_HIDDEN int pidlock__kept_listed(int epfd, const int *fds, int n);
 PIDLOCK_HIDDEN pid_t pidlock__self(void);
+PIDLOCK_HIDDEN ino_t pidlock__pidns(void);
+/* Whether the caller is the process @pid of PID namespace @ns (0: not known). */
+PIDLOCK_HIDDEN bool pidlock__is_proc(pid_t pid, ino_t ns);
 PIDLOCK_HIDDEN unsigned pidlock__generation(void);
 PIDLOCK_HIDDEN bool pidlock__is_euid(uid_t uid);
 
@@ -93,7 +97,9 @@ PIDLOCK_HIDDEN int pidlock__open_errno(void);
 PIDLOCK_HIDDEN int pidlock__open_existing(const char *path, int mode, struct stat *st);
 
 /* holder.c: which process the kernel shows holding the lock (the rule is written there). */
-PIDLOCK_HIDDEN int pidlock__pid_holds(pid_t pid, dev_t dev, ino_t ino);
+PIDLOCK_HIDDEN int pidlock__pid_holds(pid_t pid, const struct stat *st);
+/* The effective uid of process @pid, from /proc; -errno when it cannot be read. */
+PIDLOCK_HIDDEN int pidlock__pid_euid(pid_t pid, uid_t *euid);
 PIDLOCK_HIDDEN pid_t pidlock__verified_holder(int fd, const struct stat *st);
 PIDLOCK_HIDDEN pid_t pidlock__pid_only_holder(int fd, const struct stat *st);
 
@@ -119,6 +125,7 @@ struct pidlock_try {
 	pidlock *l;         /* the handle being made (path and flags set) */
 	int fd;             /* the file opened by the last try, kept within one call only */
 	pid_t pid;          /* the process that made this try: its tag's owner */
+	ino_t ns;           /* and its PID namespace */
 	unsigned id;        /* the handle id its lock will carry */
 	unsigned tries;     /* tries so far: every one after the first proves the path again */
 	struct stat st;     /* its state at that try */

@@ -69,5 +69,5 @@ int pidlock_holds(const char *path, pid_t pid)
 	if (fd < 0)
 		return fd;
 	close(fd);
-	return pidlock__pid_holds(pid, st.st_dev, st.st_ino);
+	return pidlock__pid_holds(pid, &st);
 }

@@ -70,6 +70,7 @@ static long next_delay(long delay, bool woken)
  * its copies (a child must not read its parent's events) and makes its own. */
 struct kept {
 	pid_t owner;
+	ino_t ns;           /* the owner's PID namespace */
 	int epfd;
 	int ifd;            /* -1 where inotify is refused: the retry timer alone then */
 };
@@ -103,7 +104,7 @@ static struct kept *take_kept(void)
 	struct kept *k = PL_XCHG(&spare, (struct kept *)NULL);
 
 	if (k) {
-		int listed = k->owner == getpid() ? pidlock__kept_listed(k->epfd, &k->ifd, 1) : 0;
+		int listed = pidlock__is_proc(k->owner, k->ns) ? pidlock__kept_listed(k->epfd, &k->ifd, 1) : 0;
 		if (listed == 1) {
 			drain(k->ifd);
 			return k;
@@ -115,12 +116,13 @@ static struct kept *take_kept(void)
 				free(k);
 			return NULL;
 		}
-		forget(k, k->owner != getpid());
+		forget(k, !pidlock__is_proc(k->owner, k->ns));
 	}
 	k = malloc(sizeof *k);
 	if (!k)
 		return NULL;
 	k->owner = getpid();
+	k->ns = pidlock__pidns();
 	k->ifd = -1;
 	k->epfd = pidlock__above_std(epoll_create1(EPOLL_CLOEXEC));
 	if (k->epfd < 0) {
@@ -143,7 +145,7 @@ static void give_back(struct kept *k, int wd)
 
 	if (!k)
 		return;
-	if (k->owner != getpid()) {
+	if (!pidlock__is_proc(k->owner, k->ns)) {
 		forget(k, true);
 		return;
 	}
@@ -237,6 +239,7 @@ static void rehome(struct pidlock_try *t, struct watch *w)
 	w->wd = -1;
 	pidlock__try_park(t);
 	t->pid = getpid();
+	t->ns = pidlock__pidns();
 	t->id = pidlock__new_id();
 }
 
