@@ -145,9 +145,10 @@ PIDLOCK_API int pidlock_acquire(const char *path, unsigned flags, int timeout_ms
  * names the locked file (with PIDLOCK_KEEP_FILE it empties the file and leaves it). A copy inherited by fork(), or a copy whose lock a child adopted with
  * pidlock_update(), is only closed. The handle is freed whatever happens.
  *
- * @return 0, or the first error met: -EBADFD (the descriptor was closed behind the
- *         library's back, or its number now names another file: nothing was closed, emptied
- *         or unlinked), -EACCES, -EROFS, -EPERM, -EIO (unlink, ftruncate, close).
+ * @return 0, or the first error met: -EBADFD (the descriptor no longer holds this handle's
+ *         lock: it was closed behind the library's back, its number now names another file
+ *         or another open of this one, or a child that adopted the lock has already released
+ *         it; nothing was closed, emptied or unlinked), -EACCES, -EROFS, -EPERM, -EIO (unlink, ftruncate, close).
  */
 PIDLOCK_API int pidlock_release(pidlock *lock);
 
@@ -155,7 +156,11 @@ PIDLOCK_API int pidlock_release(pidlock *lock);
  * Record the calling process's PID in the file: after fork(), the child that carries on
  * calls this and from then on owns the lock; the parent's release only closes its copy.
  *
+ * Only a process running as the file's owner takes the lock over: a worker that changed to
+ * another user (privilege separation) gets -EPERM (since 1.2) and keeps a mere copy.
+ *
  * @return 0, -EINVAL for a NULL handle, -EBADFD (as for pidlock_release(): nothing written),
+ *         -EPERM (since 1.2) the caller's effective user does not own the file,
  *         -ESTALE (the parent released the lock before this update: the file is gone, or the
  *         lock was let go and another process holds it now), or -EIO, -ENOSPC, ... from
  *         ftruncate/pwrite/fdatasync.
@@ -194,8 +199,11 @@ PIDLOCK_API int pidlock_holder(const char *path, pid_t *ret_pid);
 
 /**
  * Since 1.1. Whether process @p pid holds the lock on the file at @p path, as the kernel
- * shows it (a lock line in /proc/PID/fdinfo for that file's device and inode). The PID in the
- * file is not consulted: this is what a command must ask before it signals a PID.
+ * shows it (a lock line in /proc/PID/fdinfo for that file, whose range names @p pid as its
+ * owner, on a descriptor open for writing). Since 1.2 the process must also run with the file
+ * owner's effective uid: a helper of another user that inherited a copy of the descriptor is
+ * not the holder. The PID in the file is not consulted: this is what a command must ask
+ * before it signals a PID.
  * @return 1 it holds it, 0 it does not (or the file is missing), or -EACCES (the caller may
  *         not inspect that process), -ENOSYS (no /proc here), -EINVAL, and the errors of
  *         pidlock_holder().
