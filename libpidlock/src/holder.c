@@ -167,16 +167,6 @@ int pidlock__pid_holds(pid_t pid, const struct stat *st)
 	return r;
 }
 
-int pidlock__pid_euid(pid_t pid, uid_t *euid)
-{
-	uid_t uids[4] = { (uid_t)-1, (uid_t)-1, (uid_t)-1, (uid_t)-1 };
-	int r = pid > 0 ? process_uids(pid, uids) : -EINVAL;
-
-	if (r == 0)
-		*euid = uids[1];
-	return r;
-}
-
 /* The real, effective, saved and file-system uids of @pid ("Uid:" of /proc/PID/status). */
 static int process_uids(pid_t pid, uid_t uids[4])
 {
@@ -228,12 +218,6 @@ static int runs_as(pid_t pid, uid_t owner)
 int pidlock__pid_holds(pid_t pid, const struct stat *st)
 {
 	(void)pid, (void)st;
-	return -ENOSYS;
-}
-
-int pidlock__pid_euid(pid_t pid, uid_t *euid)
-{
-	(void)pid, (void)euid;
 	return -ENOSYS;
 }
 

@@ -147,7 +147,7 @@ int pidlock__ident(int fd, dev_t dev, ino_t ino, unsigned id, pid_t *owner)
 	(void)dev; /* the lock line's device is the superblock's, not stat()'s (btrfs) */
 	snprintf(name, sizeof name, "/proc/self/fdinfo/%d", fd);
 	n = pidlock__fdinfo_locks(AT_FDCWD, name, lines, 8);
-	if (n == -ENOENT)
+	if (n == -ENOENT && fcntl(fd, F_GETFD) < 0)
 		return PL_ID_OTHER; /* the number is closed */
 	for (i = 0; i < n; i++) {
 		if (lines[i].ino != (unsigned long long)ino)
@@ -234,7 +234,12 @@ ino_t pidlock__pidns(void)
 
 bool pidlock__is_proc(pid_t pid, ino_t ns)
 {
-	return getpid() == pid && (ns == 0 || pidlock__pidns() == ns);
+	ino_t now;
+
+	if (getpid() != pid)
+		return false;
+	now = ns ? pidlock__pidns() : 0;
+	return now == 0 || now == ns; /* /proc gone since: the PID alone says it */
 }
 
 /* Which process a per-process cache belongs to: a child (of any kind of fork) has another. */

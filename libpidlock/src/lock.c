@@ -389,18 +389,6 @@ static int release_owned(pidlock *l)
 	return r;
 }
 
-/* Whether the process the lock's range names as its owner may have adopted it: one running
- * with our effective uid, as pidlock_update() requires. A process of another user that has a
- * copy of the descriptor (a privilege-separated worker) and re-took the range through it to
- * name itself adopted nothing: the owner's release still removes and unlocks. When its uid
- * cannot be read (it has exited, it lives in another PID namespace), the adoption stands. */
-static bool adopted_by_us(pid_t owner)
-{
-	uid_t euid;
-
-	return pidlock__pid_euid(owner, &euid) < 0 || euid == geteuid();
-}
-
 int pidlock_release(pidlock *l)
 {
 	pid_t owner = 0;
@@ -428,8 +416,9 @@ int pidlock_release(pidlock *l)
 		free(l);
 		return -EBADFD;
 	}
-	/* A child that adopted the lock (pidlock_update()) owns it now: ours is only a copy. */
-	if (owner == 0 || owner == l->pid || !adopted_by_us(owner))
+	/* A child that adopted the lock (pidlock_update(), which only the file's owner may do)
+	 * owns it now, also after it changed to another user: ours is only a copy. */
+	if (owner == 0 || owner == l->pid)
 		r = release_owned(l);
 	if (close(l->fd) < 0 && r == 0 && errno != EINTR)
 		r = -errno;

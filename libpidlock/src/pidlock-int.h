@@ -98,8 +98,6 @@ PIDLOCK_HIDDEN int pidlock__open_existing(const char *path, int mode, struct sta
 
 /* holder.c: which process the kernel shows holding the lock (the rule is written there). */
 PIDLOCK_HIDDEN int pidlock__pid_holds(pid_t pid, const struct stat *st);
-/* The effective uid of process @pid, from /proc; -errno when it cannot be read. */
-PIDLOCK_HIDDEN int pidlock__pid_euid(pid_t pid, uid_t *euid);
 PIDLOCK_HIDDEN pid_t pidlock__verified_holder(int fd, const struct stat *st);
 PIDLOCK_HIDDEN pid_t pidlock__pid_only_holder(int fd, const struct stat *st);
 

@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sched.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -636,8 +637,9 @@ START_TEST(copy_in_a_new_pid_namespace_with_the_same_pid)
 END_TEST
 
 /* A privilege-separated worker (forked, then another user) has a copy of root's descriptor:
- * its update is refused, a range it re-takes through the copy to name itself adopts nothing,
- * and it is never reported as the holder; root's release still removes and unlocks. */
+ * its update is refused, and a range it re-takes through the copy to name itself never makes it
+ * the holder that `pidlock stop` would signal. (Lock operations through the descriptor are
+ * forbidden: root's release then only closes, and the worker keeps the lock until it exits.) */
 START_TEST(privsep_worker_takes_nothing_over)
 {
 	pidlock *l, *next;
@@ -685,11 +687,10 @@ START_TEST(privsep_worker_takes_nothing_over)
 	ck_assert_int_eq(c, 'y');
 	ck_assert_int_eq(pidlock_holds(tpath("p.lock"), worker), 0);
 	ck_assert_int_eq(pidlock_release(l), 0);
-	ck_assert(!exists(tpath("p.lock")));
-	ck_assert_int_eq(pidlock_acquire(tpath("p.lock"), 0, 0, &next, NULL), 0);
-	ck_assert_int_eq(pidlock_release(next), 0);
 	ck_assert_int_eq(write(go[1], "g", 1), 1);
 	ck_assert_int_eq(wait_child(worker), 0);
+	ck_assert_int_eq(pidlock_acquire(tpath("p.lock"), 0, 0, &next, NULL), 0);
+	ck_assert_int_eq(pidlock_release(next), 0);
 	close(go[0]), close(go[1]), close(done[0]), close(done[1]);
 }
 END_TEST
@@ -749,6 +750,80 @@ START_TEST(signal_during_the_path_walk_is_not_lost)
 }
 END_TEST
 
+/* The daemonize order that drops privileges: the child adopts while still root, then becomes
+ * another user; the parent's release only closes its copy, and no second instance starts. */
+START_TEST(adopter_that_drops_privileges_keeps_the_lock)
+{
+	pidlock *l, *other;
+	int go[2], done[2];
+	pid_t child;
+	char c;
+
+	if (geteuid() != 0) {
+		skip_test("adopter_that_drops_privileges_keeps_the_lock: needs root");
+		return;
+	}
+	ck_assert_int_eq(pipe(go), 0);
+	ck_assert_int_eq(pipe(done), 0);
+	ck_assert_int_eq(pidlock_acquire(tpath("u.lock"), 0, 0, &l, NULL), 0);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		c = pidlock_update(l) == 0 && setgid(65534) == 0 && setuid(65534) == 0 ? 'y' : 'n';
+		if (write(done[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(3);
+		_exit(0);
+	}
+	ck_assert_int_eq(read(done[0], &c, 1), 1);
+	ck_assert_int_eq(c, 'y');
+	ck_assert_int_eq(pidlock_release(l), 0);
+	ck_assert(exists(tpath("u.lock")));
+	ck_assert_int_eq(pidlock_acquire(tpath("u.lock"), 0, 0, &other, NULL), -EAGAIN);
+	ck_assert_int_eq(write(go[1], "g", 1), 1);
+	ck_assert_int_eq(wait_child(child), 0);
+	close(go[0]), close(go[1]), close(done[0]), close(done[1]);
+}
+END_TEST
+
+/* Without /proc (a private mount namespace that unmounted it): acquire, check and release
+ * work, comparing the file alone. */
+START_TEST(works_without_proc)
+{
+	pid_t child;
+	int status;
+
+	if (geteuid() != 0) {
+		skip_test("works_without_proc: needs root for a mount namespace");
+		return;
+	}
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		pidlock *l, *other;
+
+		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    umount2("/proc", MNT_DETACH) < 0)
+			_exit(77);
+		if (access("/proc/self", F_OK) == 0)
+			_exit(77);
+		if (pidlock_acquire(tpath("x.lock"), 0, 0, &l, NULL) != 0)
+			_exit(1);
+		if (pidlock_check(l) != 0)
+			_exit(2);
+		if (pidlock_acquire(tpath("x.lock"), 0, 0, &other, NULL) != -EAGAIN)
+			_exit(3);
+		if (pidlock_release(l) != 0 || exists(tpath("x.lock")))
+			_exit(4);
+		_exit(0);
+	}
+	status = wait_child(child);
+	if (status == 77)
+		skip_test("works_without_proc: no private mount namespace here");
+	else
+		ck_assert_msg(status == 0, "step %d failed without /proc", status);
+}
+END_TEST
+
 Suite *suite_owner(void)
 {
 	Suite *s = suite_create("owner");
@@ -766,6 +841,7 @@ Suite *suite_owner(void)
 	ADD_TCASE(s, "threads and signals", 120, fork_while_another_thread_is_inside,
 		  signal_between_two_sleeps_is_not_lost, signal_during_the_path_walk_is_not_lost);
 	ADD_TCASE(s, "other processes", 30, copy_in_a_new_pid_namespace_with_the_same_pid,
-		  privsep_worker_takes_nothing_over, release_leaves_a_program_descriptor_of_the_same_file);
+		  privsep_worker_takes_nothing_over, release_leaves_a_program_descriptor_of_the_same_file,
+		  adopter_that_drops_privileges_keeps_the_lock, works_without_proc);
 	return s;
 }
