@@ -9,15 +9,19 @@ WHY = {
               "the floor itself costs {floor_libbsd:.2f}x libbsd's cycle. open(O_CREAT) and "
               "unlink dominate; pidfile(3)'s extra calls (fstat, ftruncate, getpid, ...) are "
               "the cheap ones. libpidlock is at {pidlock_floor:.2f}x the floor.",
-    "floor": "libpidlock's calls beyond the floor: fstat of the new file and lstat before "
-             "unlink (strace -c, section 2), both needed to never unlink another's file; since "
-             "1.1 also a stat of the lock's directory (proof that no other user can change it) "
-             "and two lseek for the mark on the open file (never act on a descriptor closed "
-             "behind the library's back).",
-    "syscalls": "See the breakdown in section 2: 1.1 adds a stat of the lock's directory per "
-                "acquire (the cached proof that no other user controls the path) and two lseek, one "
-                "setting and one checking the mark on the open file (never act on a descriptor "
-                "closed behind the library's back and reused).",
+    "floor": "libpidlock's calls beyond the floor (strace -c, section 2): fstat of the new file "
+             "and lstat before unlink (never unlink another's file); since 1.2 a stat of every "
+             "directory of the path on every acquire (no cache: a path a fresh process would "
+             "refuse is never used), the lock's own fdinfo read at release (open, read, close: "
+             "is this still our open file, who owns it now), getpid and a stat of "
+             "/proc/self/ns/pid at acquire and release (a forked copy, even in a new PID "
+             "namespace, is told apart), and an unlock before the close (no forked copy keeps "
+             "the lock).",
+    "syscalls": "See the breakdown in section 2: since 1.2 the walk of every directory of the "
+                "path (4 stats here), the fdinfo read at release (3), getpid and the PID "
+                "namespace's stat at acquire and release (4), the unlock before the close (1); "
+                "a kept file adds futimens after the unlock (the wake-up a forked worker's copy "
+                "would hold back).",
     "keep": "filelock keeps an empty file and checks nothing: no PID written, no owner, link or "
             "identity check, no safe-path proof.",
     "python": "Interpreter work on top of the C cycle (profiled: ~3 µs in the package: "
