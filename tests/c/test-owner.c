@@ -7,12 +7,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#if defined(__has_include)
-#if __has_include(<linux/filter.h>) && __has_include(<linux/seccomp.h>)
+#ifdef __GLIBC__ /* the musl build's headers have no <linux/...> */
 #include <linux/filter.h>
 #include <linux/seccomp.h>
-#define HAVE_SECCOMP_FILTER 1 /* musl's headers (the musl build) have no <linux/...> */
-#endif
+#define HAVE_SECCOMP_FILTER 1
 #endif
 #include <poll.h>
 #include <pthread.h>
