@@ -250,7 +250,7 @@ pid_t pidlock__pid_only_holder(int fd, const struct stat *st)
 {
 	int pid = pidlock__read_pid_fd(fd);
 
-	if (pid <= 1 || pid == pidlock__self() || !pidlock_pid_alive(pid))
+	if (pid <= 1 || pid == getpid() || !pidlock_pid_alive(pid))
 		return 0;
 	return runs_as(pid, st->st_uid) == 0 ? 0 : pid;
 }

@@ -214,12 +214,9 @@ int pidlock__above_std(int fd)
 	return moved;
 }
 
-/* Who we are: asked of the kernel every time (glibc caches nothing since 2.25), so that a
- * child made by any kind of fork is told apart, with or without pthread_atfork(). */
-pid_t pidlock__self(void) { return getpid(); }
-
-/* The PID namespace of the caller (the inode of /proc/self/ns/pid), 0 where it cannot be
- * read. A child forked into a new PID namespace can have its parent's PID number (a
+/* Who we are, asked of the kernel every time (glibc caches no PID since 2.25), so that a child
+ * made by any kind of fork is told apart, with or without pthread_atfork(): getpid() and the PID
+ * namespace of the caller (the inode of /proc/self/ns/pid, 0 where it cannot be read). A child forked into a new PID namespace can have its parent's PID number (a
  * container's 1), so a process is told by its PID and its namespace together. */
 ino_t pidlock__pidns(void)
 {
@@ -242,8 +239,6 @@ bool pidlock__is_proc(pid_t pid, ino_t ns)
 	return now == 0 || now == ns; /* /proc gone since: the PID alone says it */
 }
 
-/* Which process a per-process cache belongs to: a child (of any kind of fork) has another. */
-unsigned pidlock__generation(void) { return (unsigned)getpid(); }
 
 /* Whether @uid is the caller's effective user, asked every time: a process that changes its
  * euid (seteuid() and back) must not go on trusting the other user's files. */

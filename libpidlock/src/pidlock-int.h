@@ -77,11 +77,9 @@ PIDLOCK_HIDDEN int pidlock__above_std(int fd);
 PIDLOCK_HIDDEN uint64_t pidlock__kept_tag(void);
 /* 1 listed, 0 not ours, -errno when it cannot be asked now (-EMFILE: no descriptor left). */
 PIDLOCK_HIDDEN int pidlock__kept_listed(int epfd, const int *fds, int n);
-PIDLOCK_HIDDEN pid_t pidlock__self(void);
 PIDLOCK_HIDDEN ino_t pidlock__pidns(void);
 /* Whether the caller is the process @pid of PID namespace @ns (0: not known). */
 PIDLOCK_HIDDEN bool pidlock__is_proc(pid_t pid, ino_t ns);
-PIDLOCK_HIDDEN unsigned pidlock__generation(void);
 PIDLOCK_HIDDEN bool pidlock__is_euid(uid_t uid);
 
 /* reason.c: the sentence behind the last failure, per thread (pidlock_last_error()). */
