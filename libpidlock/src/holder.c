@@ -172,18 +172,14 @@ static int process_uids(pid_t pid, uid_t uids[4])
 {
 	char path[64], buf[2048], *line, *end;
 	unsigned long v;
-	ssize_t n;
-	int fd, i;
+	int n, i;
 
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
+	n = pidlock__read_proc(AT_FDCWD, path, buf, sizeof buf);
+	if (n < 0)
+		return n;
+	if (n == 0)
 		return -EIO;
-	buf[n] = '\0';
 	line = strstr(buf, "\nUid:");
 	if (!line)
 		return -EIO;

@@ -108,24 +108,32 @@ static bool parse_line(char *s, struct pidlock_lockline *out)
 	return true;
 }
 
-int pidlock__fdinfo_locks(int dirfd, const char *name, struct pidlock_lockline *lines, int max)
+int pidlock__read_proc(int dirfd, const char *name, char *buf, size_t size)
 {
-	char buf[4096], *line, *next;
 	ssize_t n;
 	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	int count = 0;
 
 	if (fd < 0)
 		return -errno;
 	do
-		n = read(fd, buf, sizeof buf - 1);
+		n = read(fd, buf, size - 1);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		n = -errno;
 	close(fd);
+	if (n >= 0)
+		buf[n] = '\0';
+	return (int)n;
+}
+
+int pidlock__fdinfo_locks(int dirfd, const char *name, struct pidlock_lockline *lines, int max)
+{
+	char buf[4096], *line, *next;
+	int n = pidlock__read_proc(dirfd, name, buf, sizeof buf);
+	int count = 0;
+
 	if (n < 0)
-		return (int)n;
-	buf[n] = '\0';
+		return n;
 	for (line = buf; line && count < max; line = next) {
 		next = strchr(line, '\n');
 		if (next)
@@ -314,22 +322,14 @@ int pidlock__kept_listed(int epfd, const int *fds, int n)
 {
 #ifdef PIDLOCK_HAVE_PROC
 	char name[48], buf[4096], want[40], *line;
-	int f, i, found = 0;
-	ssize_t len;
+	int i, found = 0, len;
 
 	if (epfd < 0)
 		return 0;
 	snprintf(name, sizeof name, "/proc/self/fdinfo/%d", epfd);
-	f = open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (f < 0)
-		return errno == ENOENT ? 0 : -errno; /* closed, or no descriptor left to ask with */
-	do
-		len = read(f, buf, sizeof buf - 1);
-	while (len < 0 && errno == EINTR);
-	close(f);
-	if (len <= 0)
-		return 0;
-	buf[len] = '\0';
+	len = pidlock__read_proc(AT_FDCWD, name, buf, sizeof buf);
+	if (len < 0)
+		return len == -ENOENT ? 0 : len; /* closed, or no descriptor left to ask with */
 	snprintf(want, sizeof want, " data: %llx ", (unsigned long long)pidlock__kept_tag());
 	for (i = 0; i < n; i++) {
 		for (line = strstr(buf, "tfd:"); line; line = strstr(line + 4, "tfd:")) {

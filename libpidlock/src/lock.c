@@ -333,7 +333,6 @@ int pidlock_acquire(const char *path, unsigned flags, int timeout_ms, pidlock **
 {
 	struct pidlock_try t;
 	sigset_t old;
-	pidlock *l;
 	int r;
 
 	if (ret_holder)
@@ -349,22 +348,18 @@ int pidlock_acquire(const char *path, unsigned flags, int timeout_ms, pidlock **
 	if (timeout_ms != 0)
 		pidlock__block_signals(&old);
 	r = pidlock__try_new(path, flags, &t);
-	if (r < 0) {
-		if (timeout_ms != 0)
-			pidlock__restore_signals(&old);
-		return r;
+	if (r == 0) {
+		r = pidlock__try(&t);
+		if ((r == -EAGAIN || r == -EBUSY) && timeout_ms != 0)
+			r = pidlock__wait_for(&t, timeout_ms, &old);
+		if (r == -EAGAIN && ret_holder)
+			*ret_holder = pidlock__try_holder(&t);
+		if (r == 0)
+			*ret_lock = t.l;
+		pidlock__try_done(&t, r);
 	}
-	r = pidlock__try(&t);
-	if ((r == -EAGAIN || r == -EBUSY) && timeout_ms != 0)
-		r = pidlock__wait_for(&t, timeout_ms, &old);
 	if (timeout_ms != 0)
 		pidlock__restore_signals(&old);
-	if (r == -EAGAIN && ret_holder)
-		*ret_holder = pidlock__try_holder(&t);
-	l = t.l;
-	pidlock__try_done(&t, r);
-	if (r == 0)
-		*ret_lock = l;
 	return r;
 }
 

@@ -64,6 +64,9 @@ struct pidlock_lockline {  /* one "lock:" line of a /proc/PID/fdinfo/FD file */
 PIDLOCK_HIDDEN long long pidlock__tag(pid_t owner, unsigned id);
 PIDLOCK_HIDDEN bool pidlock__tag_parse(long long tag, pid_t *owner, unsigned *id);
 PIDLOCK_HIDDEN unsigned pidlock__new_id(void);
+/* Reads a small /proc file (relative to @dirfd) into @buf, NUL-terminated: the length, or
+ * -errno (-ENOENT: no such file, -EMFILE: no descriptor left to read it with). */
+PIDLOCK_HIDDEN int pidlock__read_proc(int dirfd, const char *name, char *buf, size_t size);
 PIDLOCK_HIDDEN int pidlock__fdinfo_locks(int dirfd, const char *name,
 					 struct pidlock_lockline *lines, int max);
 enum {
