@@ -29,7 +29,7 @@ import os
 import sys
 import time
 import warnings
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Generator, Optional, Union
 
 from ._errors import AlreadyRunning, LockLost, Timeout
 
@@ -273,6 +273,32 @@ def _waiting(held: OSError, path: str) -> None:
         _log(_INFO, "waiting for the holder (PID not shown) to release %s", path)
 
 
+def _wait_steps(waiter: Any, raw: bytes, path: str, ms: int,
+                clock: Callable[[], float]) -> Generator[Optional[float], None, PidLock]:
+    """The waiting loop of acquire() and acquire_async(), without its sleep: tries the waiter,
+    yields how long to sleep in seconds (None: until its descriptor is readable) while the lock
+    is held, raises Timeout at the deadline, and returns the PidLock. Each caller sleeps in its
+    own way (poll, the event loop)."""
+    start = clock()
+    deadline = None if ms < 0 else start + ms / 1000
+    tries = 0
+    while True:
+        try:
+            return PidLock._wrap(_core.waiter_try(waiter, raw))
+        except OSError as e:
+            if e.errno not in _STILL_HELD or ms == 0:
+                raise
+            held = e
+        tries += 1
+        if tries == 1:
+            _waiting(held, path)
+        now = clock()
+        if deadline is not None and now >= deadline:
+            raise Timeout.after(held, path, round(now - start, 3)) from None
+        yield None if deadline is None else deadline - now
+        _log(_DEBUG, "woken: trying %s again", path)
+
+
 def _acquire(raw: bytes, flags: int, ms: int) -> PidLock:
     path = os.fsdecode(raw)
     _log(_DEBUG, "trying %s", path)
@@ -284,28 +310,17 @@ def _acquire(raw: bytes, flags: int, ms: int) -> PidLock:
     # on, with the same deadline).
     import select
 
-    start = time.monotonic()
-    deadline = None if ms < 0 else start + ms / 1000
     waiter = _core.waiter_new(raw, flags)
     try:
         poller = select.poll()
         poller.register(_core.waiter_fd(waiter), select.POLLIN)
-        tries = 0
-        while True:
-            try:
-                return PidLock._wrap(_core.waiter_try(waiter, raw))
-            except OSError as e:
-                if e.errno not in _STILL_HELD:
-                    raise
-                held = e
-            tries += 1
-            if tries == 1:
-                _waiting(held, path)
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                raise Timeout.after(held, path, round(now - start, 3)) from None
-            poller.poll(None if deadline is None else max(1, math.ceil((deadline - now) * 1000)))
-            _log(_DEBUG, "woken: trying %s again", path)
+        steps = _wait_steps(waiter, raw, path, ms, time.monotonic)
+        try:
+            while True:
+                left = next(steps)
+                poller.poll(None if left is None else max(1, math.ceil(left * 1000)))
+        except StopIteration as done:
+            return done.value
     finally:
         _core.waiter_free(waiter)
 

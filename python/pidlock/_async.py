@@ -16,7 +16,7 @@ import collections.abc
 import os
 from typing import Any, Coroutine, Generator, Optional
 
-from . import (_DEBUG, _STILL_HELD, PidLock, Timeout, _core, _log, _waiting)
+from . import _DEBUG, PidLock, _core, _log, _wait_steps
 
 __all__ = ["AcquireAsync"]
 
@@ -69,8 +69,6 @@ class AcquireAsync(collections.abc.Coroutine):  # type: ignore[type-arg]
     async def _acquire(self) -> PidLock:
         loop = asyncio.get_running_loop()
         path = os.fsdecode(self._raw)
-        start = loop.time()
-        deadline = None if self._ms < 0 else start + self._ms / 1000
         waiter = _core.waiter_new(self._raw, self._flags)
         # Whatever ends the wait (the lock, an error, the timeout, a cancellation) frees the
         # waiter here: its descriptors close and the directories it made go, unless a try
@@ -78,22 +76,14 @@ class AcquireAsync(collections.abc.Coroutine):  # type: ignore[type-arg]
         # between, so a cancellation can never fall between taking the lock and returning it.
         try:
             fd = _core.waiter_fd(waiter)
-            tries = 0
-            while True:
-                _log(_DEBUG, "trying %s" if tries == 0 else "woken: trying %s again", path)
-                try:
-                    return PidLock._wrap(_core.waiter_try(waiter, self._raw))
-                except OSError as e:
-                    if e.errno not in _STILL_HELD or self._ms == 0:
-                        raise
-                    held = e
-                tries += 1
-                if tries == 1:
-                    _waiting(held, path)
-                now = loop.time()
-                if deadline is not None and now >= deadline:
-                    raise Timeout.after(held, path, round(now - start, 3)) from None
-                await _readable(loop, fd, deadline)
+            _log(_DEBUG, "trying %s", path)
+            steps = _wait_steps(waiter, self._raw, path, self._ms, loop.time)
+            try:
+                while True:
+                    left = next(steps)
+                    await _readable(loop, fd, None if left is None else loop.time() + left)
+            except StopIteration as done:
+                return done.value
         finally:
             _core.waiter_free(waiter)
 
