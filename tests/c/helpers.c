@@ -124,7 +124,7 @@ int open_fd_count(void)
 	return n;
 }
 
-pid_t start_holder(const char *path, unsigned flags, bool no_write)
+pid_t paused_child(int (*prepare)(void *), void *arg)
 {
 	int p[2];
 	char c = 0;
@@ -134,13 +134,7 @@ pid_t start_holder(const char *path, unsigned flags, bool no_write)
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		pidlock *l;
-		int ok = pidlock_acquire(path, flags, 0, &l, NULL) == 0;
-		/* A starter caught between lock and write: the kernel lock, no PID. Taken by the
-		 * library, so it is the primitive of the build under test (OFD or flock). */
-		if (ok && no_write)
-			ok = ftruncate(pidlock_fd(l), 0) == 0;
-		c = ok ? 'y' : 'n';
+		c = prepare(arg) == 0 ? 'y' : 'n';
 		if (write(p[1], &c, 1) != 1)
 			_exit(1);
 		for (;;)
@@ -151,6 +145,33 @@ pid_t start_holder(const char *path, unsigned flags, bool no_write)
 	close(p[0]);
 	ck_assert_int_eq(c, 'y');
 	return pid;
+}
+
+struct holding {
+	const char *path;
+	unsigned flags;
+	bool no_write;
+};
+
+static int hold(void *arg)
+{
+	const struct holding *h = arg;
+	pidlock *l;
+
+	if (pidlock_acquire(h->path, h->flags, 0, &l, NULL) != 0)
+		return -1;
+	/* A starter caught between lock and write: the kernel lock, no PID. Taken by the
+	 * library, so it is the primitive of the build under test (OFD or flock). */
+	if (h->no_write && ftruncate(pidlock_fd(l), 0) != 0)
+		return -1;
+	return 0;
+}
+
+pid_t start_holder(const char *path, unsigned flags, bool no_write)
+{
+	struct holding h = { path, flags, no_write };
+
+	return paused_child(hold, &h);
 }
 
 void stop_holder(pid_t pid)

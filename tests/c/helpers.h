@@ -23,6 +23,9 @@ int open_fd_count(void);
 /* A process that holds the lock at @path until stop_holder(). With @no_write the child
  * empties the file once it holds the lock (an acquirer "not written yet"). */
 pid_t start_holder(const char *path, unsigned flags, bool no_write);
+/* A child stopped in pause() after @prepare(@arg) returned 0 in it (the test fails if not);
+ * end it with stop_holder(). */
+pid_t paused_child(int (*prepare)(void *), void *arg);
 void stop_holder(pid_t pid);
 
 /* Milliseconds on the monotonic clock (bounds and printed figures, never assertions). */

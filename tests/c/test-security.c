@@ -272,30 +272,6 @@ START_TEST(missing_directory_left_by_dotdot_not_made)
 }
 END_TEST
 
-/* A child stopped in pause() after @prepare(@arg) succeeded in it (the test fails if not). */
-static pid_t paused_child(int (*prepare)(void *), void *arg)
-{
-	int p[2];
-	char c = 0;
-	pid_t pid;
-
-	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		c = prepare(arg) == 0 ? 'y' : 'n';
-		if (write(p[1], &c, 1) != 1)
-			_exit(1);
-		for (;;)
-			pause();
-	}
-	close(p[1]);
-	ck_assert_int_eq(read(p[0], &c, 1), 1);
-	close(p[0]);
-	ck_assert_int_eq(c, 'y');
-	return pid;
-}
-
 static bool become_nobody(void) { return setgid(NOBODY) == 0 && setuid(NOBODY) == 0; }
 
 static int flock_read_only(void *path)
