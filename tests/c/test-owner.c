@@ -457,6 +457,14 @@ START_TEST(fork_while_another_thread_is_inside)
 	pthread_t th;
 	int i, bad = 0;
 
+	if (getenv("PIDLOCK_EMULATED")) {
+		/* qemu-user's child can deadlock in qemu itself: its path() translation takes a
+		 * mutex the other thread may hold at the fork (seen in gdb: qemu_mutex_lock_impl
+		 * under path(), in about 1 run in 8 with two suites in parallel). */
+		skip_test("fork_while_another_thread_is_inside: qemu-user's own path lock is "
+			  "not reset in a forked child");
+		return;
+	}
 	snprintf(path, sizeof path, "%s", tpath("sub/deeper/p.lock"));
 	ck_assert_int_eq(pthread_create(&th, NULL, probe_forever, path), 0);
 	for (i = 0; i < 100 && !bad; i++) {

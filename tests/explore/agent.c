@@ -73,11 +73,13 @@ static struct {
 	pthread_t thread;
 } wt;
 
+#if defined(__x86_64__) || defined(__aarch64__) /* only the seccomp filter can fail this way */
 static void die(const char *what)
 {
 	fprintf(stderr, "pidlock-explore-agent: %s: %s\n", what, strerror(errno));
 	_exit(111);
 }
+#endif
 
 static void *bind_sym(void *lib, const char *name, const char *version)
 {
