@@ -224,15 +224,26 @@ int pidlock__above_std(int fd)
 
 /* Who we are, asked of the kernel every time (glibc caches no PID since 2.25), so that a child
  * made by any kind of fork is told apart, with or without pthread_atfork(): getpid() and the PID
- * namespace of the caller (the inode of /proc/self/ns/pid, 0 where it cannot be read). A child forked into a new PID namespace can have its parent's PID number (a
- * container's 1), so a process is told by its PID and its namespace together. */
+ * namespace of the caller (the inode of /proc/self/ns/pid, 0 where it cannot be read). A child
+ * forked into a new PID namespace can have its parent's PID number (a container's 1), so a
+ * process is told by its PID and its namespace together. */
 ino_t pidlock__pidns(void)
 {
 #ifdef PIDLOCK_HAVE_PROC
-	struct stat st;
+	/* The link's text ("pid:[4026531836]") carries the namespace's inode number: reading it
+	 * costs less than half of a stat(), which follows the link into nsfs (2.5 against 5.6 us
+	 * here), and this is asked twice in every acquire and release. */
+	char text[64], *end;
+	unsigned long long ino;
+	ssize_t n = readlink("/proc/self/ns/pid", text, sizeof text - 1);
 
-	if (stat("/proc/self/ns/pid", &st) == 0)
-		return st.st_ino;
+	if (n > 6 && memcmp(text, "pid:[", 5) == 0) {
+		text[n] = '\0';
+		errno = 0;
+		ino = strtoull(text + 5, &end, 10);
+		if (errno == 0 && end[0] == ']' && end[1] == '\0' && ino != 0)
+			return (ino_t)ino;
+	}
 #endif
 	return 0;
 }

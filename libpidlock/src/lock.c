@@ -224,14 +224,19 @@ int pidlock__try(struct pidlock_try *t)
 	bool created;
 	int r, c;
 
-	for (;;) {
-		created = false;
-		/* A try after the first (a wait's) proves the path again: a directory above it may
-		 * have been handed to another user since, and a fresh process would refuse it. */
-		if (t->tries++ > 0 && (r = pidlock__recheck(l->real)) < 0) {
+	/* A try after a sleep (a wait's) proves the path again: a directory above it may have
+	 * been handed to another user since, and a fresh process would refuse it. The tries of
+	 * one wake, microseconds apart, share that proof. */
+	if (t->recheck) {
+		t->recheck = false;
+		r = pidlock__recheck(l->real);
+		if (r < 0) {
 			drop(t);
 			return r;
 		}
+	}
+	for (;;) {
+		created = false;
 		if (t->fd < 0) {
 			t->fd = open_lockfile(l, &created);
 			if (t->fd < 0) {

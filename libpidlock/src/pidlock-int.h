@@ -126,7 +126,7 @@ struct pidlock_try {
 	pid_t pid;          /* the process that made this try: its tag's owner */
 	ino_t ns;           /* and its PID namespace */
 	unsigned id;        /* the handle id its lock will carry */
-	unsigned tries;     /* tries so far: every one after the first proves the path again */
+	bool recheck;       /* prove the path again at the next try: a wait slept since */
 	struct stat st;     /* its state at that try */
 	struct pidlock_made made;
 };
