@@ -524,8 +524,11 @@ class Run:
                 os.kill(ag.pid, signal.SIGKILL)
             else:
                 ag.sock.send(b"exit")
-            if not wait_dead(ag.pid):
-                raise Violation("hang", f"{ag.name} (pid {ag.pid}) did not die")
+            # SIGKILL ends any wait of the library; only the kernel's exit (closing an inotify
+            # instance waits for an SRCU grace period) can take long, seconds on a 2-core machine
+            # whose other programs keep both cores busy. Ten times that is a hang.
+            if not wait_dead(ag.pid, 30.0):
+                raise Violation("hang", f"{ag.name} (pid {ag.pid}) did not die within 30 s")
             ag.alive = False
             ag.sock.close()
             self.note(line)
