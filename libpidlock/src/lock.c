@@ -210,6 +210,52 @@ static void drop(struct pidlock_try *t)
 	if (t->fd >= 0)
 		close(t->fd);
 	t->fd = -1;
+	t->ro = false;
+}
+
+/* A wait's look at the lock before it reaches for it, through a read-only descriptor. Waits
+ * sleep on inotify's IN_CLOSE_WRITE (a holder's death), and closing a descriptor opened for
+ * writing is one: a retry that opened the file for writing and closed it again would wake
+ * every waiter of the file, itself included (an event-loop waiter, whose descriptor goes
+ * between calls, then spun at 100 % CPU on a held lock). A read-only close is IN_CLOSE_NOWRITE,
+ * which nobody watches. Returns -EAGAIN or -EBUSY (held; the descriptor kept to watch and to
+ * read the holder from), 0 (free or gone: the caller opens for writing) or an error. */
+static int look(struct pidlock_try *t)
+{
+	pidlock *l = t->l;
+	int fd, c, p;
+
+	if (t->fd < 0) {
+		fd = open(l->real, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (fd < 0)
+			return 0; /* absent, or refused: the open for writing says which */
+		t->fd = pidlock__above_std(fd);
+		if (t->fd < 0) {
+			t->fd = -1;
+			return -errno;
+		}
+		t->ro = true;
+	}
+	if (!t->ro)
+		return 0; /* a descriptor for writing kept from the last try locks through itself */
+	c = pidlock__conflict(t->fd, false);
+	if (c >= 0 && fstat(t->fd, &t->st) < 0)
+		c = -errno;
+	if (c < 0 || t->st.st_nlink == 0) {
+		drop(t);
+		return 0;
+	}
+	p = pidlock__file_problem(l->real, &t->st, true, NULL, 0);
+	if (p < 0) {
+		drop(t);
+		return p;
+	}
+	if (c == F_UNLCK && !((l->flags & PIDLOCK_CHECK_PID) &&
+			      pidlock__pid_only_holder(t->fd, &t->st) > 0)) {
+		drop(t);
+		return 0;
+	}
+	return c == F_RDLCK ? -EBUSY : -EAGAIN;
 }
 
 void pidlock__try_park(struct pidlock_try *t) { drop(t); }
@@ -221,19 +267,22 @@ bool pidlock__try_copied(const struct pidlock_try *t) { return !pidlock__is_proc
 int pidlock__try(struct pidlock_try *t)
 {
 	pidlock *l = t->l;
-	bool created;
+	bool created, woke;
 	int r, c;
 
 	/* A try after a sleep (a wait's) proves the path again: a directory above it may have
 	 * been handed to another user since, and a fresh process would refuse it. The tries of
-	 * one wake, microseconds apart, share that proof. */
-	if (t->recheck) {
-		t->recheck = false;
-		r = pidlock__recheck(l->real);
-		if (r < 0) {
-			drop(t);
+	 * one wake, microseconds apart, share that proof. Then it looks before it reaches. */
+	woke = t->woke;
+	t->woke = false;
+	if (woke && (r = pidlock__recheck(l->real)) < 0) {
+		drop(t);
+		return r;
+	}
+	if (woke || t->ro) {
+		r = look(t);
+		if (r < 0)
 			return r;
-		}
 	}
 	for (;;) {
 		created = false;

@@ -126,7 +126,9 @@ struct pidlock_try {
 	pid_t pid;          /* the process that made this try: its tag's owner */
 	ino_t ns;           /* and its PID namespace */
 	unsigned id;        /* the handle id its lock will carry */
-	bool recheck;       /* prove the path again at the next try: a wait slept since */
+	bool woke;          /* a wait slept since the last try: the next proves the path again
+	                     * and looks at the file read-only before it reaches for it */
+	bool ro;            /* fd was opened read-only, to look (pidlock__try()) */
 	struct stat st;     /* its state at that try */
 	struct pidlock_made made;
 };

@@ -298,7 +298,7 @@ int pidlock__wait_for(struct pidlock_try *t, int timeout_ms, const sigset_t *sle
 		if (pidlock__try_copied(t))
 			rehome(t, &w);
 		delay = next_delay(delay, n > 0 && w.k && drain(w.k->ifd));
-		t->recheck = true;
+		t->woke = true;
 		r = pidlock__try(t);
 	}
 	give_back(w.k, w.wd);
@@ -418,7 +418,7 @@ int pidlock_waiter_try(pidlock_waiter *wt, pidlock **ret_lock, pid_t *ret_holder
 		if (r == -EAGAIN && ret_holder)
 			*ret_holder = pidlock__try_holder(&wt->t);
 		pidlock__try_park(&wt->t); /* no descriptor of a try is kept between calls */
-		wt->t.recheck = true;      /* the next call comes after the loop slept */
+		wt->t.woke = true;         /* the next call comes after the loop slept */
 		return r;
 	}
 	wt->done = true;

@@ -283,6 +283,42 @@ START_TEST(try_never_blocks)
 }
 END_TEST
 
+/* Waiters on a held lock sleep: their tries never wake them or each other. A retry that
+ * opened the file for writing and closed it again was an inotify IN_CLOSE_WRITE, the event of
+ * a holder's death: each try woke every waiter at once, and a lone waiter spun at 100 % CPU.
+ * Over one second of turns the retry timer alone wakes each about 20 times (its interval
+ * doubles from 20 us to 100 ms); a spinning waiter wakes tens of thousands of times. */
+START_TEST(waiters_on_a_held_lock_sleep)
+{
+	const char *path = tpath("s.lock");
+	pid_t child = start_holder(path, 0, false);
+	pidlock_waiter *w[3] = { new_waiter(path, 0), new_waiter(path, 0),
+				 new_waiter(path, PIDLOCK_CHECK_PID) };
+	struct pollfd pfd[3];
+	long long end = now_ms() + 1000;
+	int wakes = 0, i, n;
+
+	for (i = 0; i < 3; i++)
+		pfd[i] = (struct pollfd){ .fd = pidlock_waiter_fd(w[i]), .events = POLLIN };
+	while (now_ms() < end) {
+		n = poll(pfd, 3, 100);
+		ck_assert_int_ge(n, 0);
+		for (i = 0; i < 3; i++) {
+			pidlock *l = NULL;
+
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			wakes++;
+			ck_assert_int_eq(pidlock_waiter_try(w[i], &l, NULL), -EAGAIN);
+		}
+	}
+	ck_assert_msg(wakes < 300, "3 waiters woke %d times in one second of a held lock", wakes);
+	for (i = 0; i < 3; i++)
+		pidlock_waiter_free(w[i]);
+	stop_holder(child);
+}
+END_TEST
+
 /* Giving up: a waiter freed while it waits leaves no descriptor, no file and none of the
  * directories it made; the holder's file is untouched. */
 START_TEST(free_while_waiting_leaves_nothing)
@@ -401,6 +437,7 @@ Suite *suite_waiter(void)
 	ADD_TCASE(s, "waiter", 60,
 		  readable_at_once_after_new,
 		  try_never_blocks,
+		  waiters_on_a_held_lock_sleep,
 		  free_while_waiting_leaves_nothing,
 		  bad_arguments,
 		  path_errors_end_the_waiter);
