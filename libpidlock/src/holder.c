@@ -41,8 +41,8 @@
 /* Whether @ln is the library's lock on inode @ino, owned by @pid. */
 static bool holds_line(const struct pidlock_lockline *ln, ino_t ino, pid_t pid)
 {
-	if (!ln->write || ln->ino != (unsigned long long)ino)
-		return false;
+	if (!ln->write || ln->ino != (unsigned long long)ino || ln->start != 0)
+		return false; /* not this file, or a waiter's place in the queue */
 #ifdef PIDLOCK_HAVE_OFD
 	return ln->ofd && (ln->owner == 0 || ln->owner == pid);
 #else

@@ -28,8 +28,15 @@
  * forbids it), and a kernel without /proc (then only the file's device and inode are
  * compared: a number reused for a new open of the same file is not told apart).
  *
+ * Two more bytes are the library's, far past any tag: the queue of endless waits (wait.c).
+ * PIDLOCK_QUEUE_BYTE = 2^63 - 3: its write lock is the place of the next to take the lock, and
+ * the kernel keeps the others asleep in line for it; PIDLOCK_WAITING_BYTE = 2^63 - 2: a read
+ * lock of every process in line, which the holder's release sees (it then keeps the file for
+ * them). Neither is ever a holder's lock: every question about holders and readers
+ * (pidlock__conflict(), the lock lines below) looks at ranges that start at byte 0 only.
+ *
  * The flock fallback has no ranges: its lock line carries the PID of the process that took
- * it, which serves as the owner, and there is no handle id. */
+ * it, which serves as the owner, and there is no handle id, and no queue. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -99,9 +106,10 @@ static bool parse_line(char *s, struct pidlock_lockline *out)
 		return false;
 	ino = strtoull(p + 1, NULL, 10);
 	out->ino = ino;
+	out->start = strtoll(tok[6], NULL, 10);
 	out->end = !strcmp(tok[7], "EOF") ? -1 : strtoll(tok[7], NULL, 10);
 	out->owner = 0;
-	if (out->ofd && out->end >= 0)
+	if (out->ofd && out->start == 0 && out->end >= 0)
 		pidlock__tag_parse(out->end + 1, &out->owner, &out->id);
 	else if (out->flock)
 		out->owner = out->pid;
@@ -158,8 +166,8 @@ int pidlock__ident(int fd, dev_t dev, ino_t ino, unsigned id, pid_t *owner)
 	if (n == -ENOENT && fcntl(fd, F_GETFD) < 0)
 		return PL_ID_OTHER; /* the number is closed */
 	for (i = 0; i < n; i++) {
-		if (lines[i].ino != (unsigned long long)ino)
-			continue;
+		if (lines[i].ino != (unsigned long long)ino || lines[i].start != 0)
+			continue; /* another file, or a place in the queue */
 #ifdef PIDLOCK_HAVE_OFD
 		if (!lines[i].write || !lines[i].ofd || lines[i].id != id) {
 			others = true;

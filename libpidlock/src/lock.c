@@ -82,7 +82,8 @@ static int retag_fd(int fd, long long tag)
 int pidlock__conflict(int fd, bool refused)
 {
 #ifdef PIDLOCK_HAVE_OFD
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	/* Short of the queue: a waiter's place in line is neither a holder nor a reader. */
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = PIDLOCK_QUEUE_BASE };
 
 	(void)refused; /* F_OFD_GETLK tells the type itself */
 	if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
@@ -136,6 +137,7 @@ int pidlock__try_new(const char *path, unsigned flags, struct pidlock_try *t)
 	t->l->real = t->l->path + len;
 	t->l->flags = flags;
 	t->l->fd = -1;
+	t->ticket = -1;
 	t->pid = getpid();
 	t->ns = pidlock__pidns();
 	t->id = pidlock__new_id();
@@ -211,6 +213,7 @@ static void drop(struct pidlock_try *t)
 		close(t->fd);
 	t->fd = -1;
 	t->ro = false;
+	t->queued = false; /* a place in line is the open file's: it goes with it (not the ticket) */
 }
 
 /* A wait's look at the lock before it reaches for it, through a read-only descriptor. Waits
@@ -382,6 +385,36 @@ void pidlock__try_done(struct pidlock_try *t, int r)
 	t->l = NULL;
 }
 
+/* The descriptor a wait lines up with (queue.c): the file at the path, opened for writing
+ * (a place in line is a lock) but not created (a missing file has nobody in line), and checked
+ * as a try checks it: nobody lines up on a file another user put at the path. Returns 1, 0
+ * (no file, or it just left the path) or an error. */
+int pidlock__try_writable(struct pidlock_try *t)
+{
+	int r;
+
+	if (t->fd >= 0 && t->ro)
+		drop(t);
+	if (t->fd < 0) {
+		t->fd = pidlock__above_std(open(t->l->real, OPEN_FLAGS));
+		if (t->fd < 0) {
+			r = errno == ENOENT ? 0 : pidlock__open_errno();
+			t->fd = -1;
+			return r;
+		}
+	}
+	if (fstat(t->fd, &t->st) < 0 || t->st.st_nlink == 0) {
+		drop(t);
+		return 0;
+	}
+	r = pidlock__file_problem(t->l->real, &t->st, true, NULL, 0);
+	if (r < 0) {
+		drop(t);
+		return r;
+	}
+	return 1;
+}
+
 int pidlock_acquire(const char *path, unsigned flags, int timeout_ms, pidlock **ret_lock,
 		    pid_t *ret_holder)
 {
@@ -403,9 +436,7 @@ int pidlock_acquire(const char *path, unsigned flags, int timeout_ms, pidlock **
 		pidlock__block_signals(&old);
 	r = pidlock__try_new(path, flags, &t);
 	if (r == 0) {
-		r = pidlock__try(&t);
-		if ((r == -EAGAIN || r == -EBUSY) && timeout_ms != 0)
-			r = pidlock__wait_for(&t, timeout_ms, &old);
+		r = timeout_ms != 0 ? pidlock__wait_for(&t, timeout_ms, &old) : pidlock__try(&t);
 		if (r == -EAGAIN && ret_holder)
 			*ret_holder = pidlock__try_holder(&t);
 		if (r == 0)
@@ -419,21 +450,24 @@ int pidlock_acquire(const char *path, unsigned flags, int timeout_ms, pidlock **
 
 /* The owner's release: the file leaves the path (or, kept, is emptied) while we still hold the
  * lock, so nobody can take it between the check and the removal; then the lock is let go for
- * every forked copy of the descriptor. A kept file is touched after the unlock: its truncate
- * came before, and the close wakes nobody while a forked copy keeps the file open, so this is
- * the event that wakes the waiters. */
+ * every forked copy of the descriptor. A file with a process in line for it (an endless wait,
+ * wait.c) is kept too, emptied: the next one takes this very file, and the ones behind it stay
+ * asleep in line instead of all moving to a new file. A kept file is touched after the unlock:
+ * its truncate came before, and the close wakes nobody while a forked copy keeps the file
+ * open, so this is the event that wakes the waiters. */
 static int release_owned(pidlock *l)
 {
+	bool keep = (l->flags & PIDLOCK_KEEP_FILE) || pidlock__queue_behind(l->fd);
 	int r = 0;
 
-	if (l->flags & PIDLOCK_KEEP_FILE) {
+	if (keep) {
 		if (ftruncate(l->fd, 0) < 0)
 			r = -errno;
 	} else if (path_names(l->real, l->dev, l->ino) && unlink(l->real) < 0) {
 		r = -errno;
 	}
 	unlock_fd(l->fd);
-	if (l->flags & PIDLOCK_KEEP_FILE)
+	if (keep)
 		futimens(l->fd, NULL);
 	return r;
 }

@@ -35,6 +35,11 @@
 #define PIDLOCK_HAVE_PROC 1
 #endif
 
+/* The bytes of the queue of endless waits, past every tag (ident.c draws the range map,
+ * queue.c the queue): one byte per ticket, a ticket being a moment in microseconds. */
+#define PIDLOCK_QUEUE_BASE ((1LL << 62) + (1LL << 48))
+#define PIDLOCK_QUEUE_SPAN (1LL << 48)
+
 #define PIDLOCK_KNOWN_FLAGS \
 	(PIDLOCK_CHECK_PID | PIDLOCK_FSYNC | PIDLOCK_KEEP_FILE | PIDLOCK_INTERRUPTIBLE | \
 	 PIDLOCK_READABLE)
@@ -57,6 +62,7 @@ struct pidlock_lockline {  /* one "lock:" line of a /proc/PID/fdinfo/FD file */
 	bool ofd, flock, write;
 	pid_t pid;              /* the line's PID field: the locker for flock, -1 for OFD */
 	unsigned long long ino;
+	long long start;        /* first byte locked: 0 for a holder's, else a queue byte */
 	long long end;          /* last byte locked, -1 for EOF */
 	pid_t owner;            /* OFD: from our tag (0 when untagged); flock: the locker */
 	unsigned id;            /* OFD: the handle id from our tag */
@@ -129,6 +135,8 @@ struct pidlock_try {
 	bool woke;          /* a wait slept since the last try: the next proves the path again
 	                     * and looks at the file read-only before it reaches for it */
 	bool ro;            /* fd was opened read-only, to look (pidlock__try()) */
+	bool queued;        /* fd holds our place in line (queue.c) */
+	long long ticket;   /* our place in line, kept when the file changes; -1: none yet */
 	struct stat st;     /* its state at that try */
 	struct pidlock_made made;
 };
@@ -139,6 +147,14 @@ PIDLOCK_HIDDEN bool pidlock__try_copied(const struct pidlock_try *t);
 PIDLOCK_HIDDEN void pidlock__try_park(struct pidlock_try *t);
 PIDLOCK_HIDDEN pid_t pidlock__try_holder(struct pidlock_try *t);
 PIDLOCK_HIDDEN void pidlock__try_done(struct pidlock_try *t, int r);
+PIDLOCK_HIDDEN int pidlock__try_writable(struct pidlock_try *t);
+
+/* queue.c: the line endless waits stand in. */
+PIDLOCK_HIDDEN int pidlock__queue_join(struct pidlock_try *t);
+PIDLOCK_HIDDEN long long pidlock__queue_ahead(int fd, long long ticket);
+PIDLOCK_HIDDEN int pidlock__queue_wait(int fd, long long ticket, const sigset_t *sleep_mask);
+PIDLOCK_HIDDEN void pidlock__queue_leave(int fd, long long ticket);
+PIDLOCK_HIDDEN bool pidlock__queue_behind(int fd);
 
 /* wait.c: sleeping until the lock may have changed hands. */
 PIDLOCK_HIDDEN int pidlock__wait_for(struct pidlock_try *t, int timeout_ms,

@@ -241,6 +241,7 @@ static void rehome(struct pidlock_try *t, struct watch *w)
 	t->pid = getpid();
 	t->ns = pidlock__pidns();
 	t->id = pidlock__new_id();
+	t->ticket = -1; /* a new place in line: the parent's stays the parent's */
 }
 
 /* Signals a wait holds back until its sleep: all but those the kernel raises for the
@@ -266,20 +267,64 @@ void pidlock__block_signals(sigset_t *old)
 
 void pidlock__restore_signals(const sigset_t *old) { pthread_sigmask(SIG_SETMASK, old, NULL); }
 
+/* An endless wait's place in line (queue.c): returns once nobody is ahead of it (or there is
+ * no file to line up at, or no line: flock), asleep in the kernel's queue meanwhile; 0 or an
+ * error. */
+static int line_up(struct pidlock_try *t, struct watch *w, const sigset_t *sleep_mask)
+{
+	long long ahead;
+	int r;
+
+	for (;;) {
+		r = pidlock__queue_join(t);
+		if (r <= 0)
+			return r;
+		ahead = pidlock__queue_ahead(t->fd, t->ticket);
+		if (ahead < 0)
+			return 0;
+		r = pidlock__queue_wait(t->fd, ahead, sleep_mask);
+		t->woke = true; /* it slept: the path is proven again */
+		/* A handler may have forked: a child that came back into the wait shares our open
+		 * file, and with it our place in line, which is the parent's. */
+		if (pidlock__try_copied(t)) {
+			rehome(t, w);
+			continue;
+		}
+		if (r < 0 && r != -EINTR)
+			return r;
+	}
+}
+
 int pidlock__wait_for(struct pidlock_try *t, int timeout_ms, const sigset_t *sleep_mask)
 {
-	struct watch w = { .k = take_kept(), .wd = -1 };
+	struct watch w = { .k = NULL, .wd = -1 };
 	long long deadline = timeout_ms > 0 ? now_ns() + timeout_ms * 1000000LL : LLONG_MAX;
 	long delay = FIRST_DELAY_NS;
+	/* Endless waits line up; a wait with a deadline or PIDLOCK_INTERRUPTIBLE cannot sleep in
+	 * the kernel's queue, which has neither, and keeps to the watch alone. */
+	bool queue = timeout_ms == PIDLOCK_WAIT_FOREVER && !(t->l->flags & PIDLOCK_INTERRUPTIBLE);
 	struct pollfd pfd;
 	struct timespec ts;
 	long long left;
-	int r = -EAGAIN, n;
+	int r = 0, n;
 
+	if (queue)
+		r = line_up(t, &w, sleep_mask);
+	if (r == 0)
+		r = pidlock__try(t);
+	if (still_held(r))
+		w.k = take_kept(); /* not before: an acquire that finds the lock free keeps nothing */
 	for (;;) {
 		r = follow_file(&w, t, r);
 		if (!still_held(r))
 			break;
+		if (queue && !t->queued) {
+			/* The file changed since it lined up (or there was none): line up again. */
+			r = line_up(t, &w, sleep_mask);
+			if (r == 0)
+				r = pidlock__try(t);
+			continue;
+		}
 		left = deadline - now_ns();
 		if (left <= 0)
 			break;
@@ -300,6 +345,11 @@ int pidlock__wait_for(struct pidlock_try *t, int timeout_ms, const sigset_t *sle
 		delay = next_delay(delay, n > 0 && w.k && drain(w.k->ifd));
 		t->woke = true;
 		r = pidlock__try(t);
+	}
+	if (t->queued) {
+		/* Our turn is over, the lock taken or not: the next in line goes on. */
+		pidlock__queue_leave(r == 0 ? t->l->fd : t->fd, t->ticket);
+		t->queued = false;
 	}
 	give_back(w.k, w.wd);
 	return r;

@@ -244,6 +244,16 @@ TCase *add_tcase(Suite *s, const char *name, int timeout, const TTest *const *te
 	return tc;
 }
 
+int wait_child(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 long long now_ms(void)
 {
 	struct timespec t;

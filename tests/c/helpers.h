@@ -27,6 +27,8 @@ pid_t start_holder(const char *path, unsigned flags, bool no_write);
  * end it with stop_holder(). */
 pid_t paused_child(int (*prepare)(void *), void *arg);
 void stop_holder(pid_t pid);
+/* Waits for child @pid: its exit status, 128 + the signal that ended it, or -1. */
+int wait_child(pid_t pid);
 
 /* Milliseconds on the monotonic clock (bounds and printed figures, never assertions). */
 long long now_ms(void);

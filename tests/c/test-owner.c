@@ -31,16 +31,6 @@
 
 #include "helpers.h"
 
-static int wait_child(pid_t pid)
-{
-	int status;
-
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 /* Polls a waiter until it returns something other than -EAGAIN or @ms pass. */
 static int waiter_until(pidlock_waiter *w, pidlock **l, int ms)
 {

@@ -9,13 +9,6 @@
 
 #include "helpers.h"
 
-static int wait_child(pid_t child)
-{
-	int status;
-	ck_assert_int_eq(waitpid(child, &status, 0), child);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 START_TEST(release_null_is_noop)
 {
 	ck_assert_int_eq(pidlock_release(NULL), 0);
