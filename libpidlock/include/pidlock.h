@@ -142,13 +142,18 @@ PIDLOCK_API int pidlock_acquire(const char *path, unsigned flags, int timeout_ms
  * Release @p lock and free it. NULL is accepted and does nothing.
  *
  * The holder unlinks the file only while it still holds the lock and only if the path still
- * names the locked file (with PIDLOCK_KEEP_FILE it empties the file and leaves it). A copy inherited by fork(), or a copy whose lock a child adopted with
- * pidlock_update(), is only closed. The handle is freed whatever happens.
+ * names the locked file (with PIDLOCK_KEEP_FILE, or while another process stands in line for
+ * it in an endless wait, it empties the file and leaves it). A copy inherited by fork(), or a
+ * copy whose lock a child adopted with pidlock_update(), is only closed. The handle is freed
+ * whatever happens.
  *
  * @return 0, or the first error met: -EBADFD (the descriptor no longer holds this handle's
  *         lock: it was closed behind the library's back, its number now names another file
  *         or another open of this one, or a child that adopted the lock has already released
- *         it; nothing was closed, emptied or unlinked), -EACCES, -EROFS, -EPERM, -EIO (unlink, ftruncate, close).
+ *         it; nothing was closed, emptied or unlinked), -EMFILE (no descriptor was left to
+ *         ask /proc whether a child adopted the lock, and the file names another process:
+ *         only the descriptor was closed, and a forked copy may still hold the lock), -EACCES,
+ *         -EROFS, -EPERM, -EIO (unlink, ftruncate, close).
  */
 PIDLOCK_API int pidlock_release(pidlock *lock);
 

@@ -199,9 +199,16 @@ int pidlock__ident(int fd, dev_t dev, ino_t ino, unsigned id, pid_t *owner)
 		return PL_ID_OTHER;
 	if (owner) {
 		/* The owner as the file says it, which pidlock_update() rewrote: weaker than the
-		 * lock's own word, the best there is without /proc. */
+		 * lock's own word, the best there is without /proc. Where /proc exists but no
+		 * descriptor is left to read it with, a label naming another process is not
+		 * believed: I/O through a forked copy's descriptor writes labels too. -1: cannot
+		 * tell. */
 		int pid = pidlock__read_pid_fd(fd);
 		*owner = pid > 0 ? pid : 0;
+#ifdef PIDLOCK_HAVE_PROC
+		if (n == -EMFILE || n == -ENFILE)
+			*owner = pid > 0 && pid != getpid() ? -1 : 0;
+#endif
 	}
 	return PL_ID_OURS;
 }

@@ -500,9 +500,17 @@ int pidlock_release(pidlock *l)
 		return -EBADFD;
 	}
 	/* A child that adopted the lock (pidlock_update(), which only the file's owner may do)
-	 * owns it now, also after it changed to another user: ours is only a copy. */
-	if (owner == 0 || owner == l->pid)
+	 * owns it now, also after it changed to another user: ours is only a copy. Where that
+	 * cannot be asked (no descriptor left to read /proc with) and the file names another
+	 * process, nothing is let go: a second instance is worse than a lock held on by a copy,
+	 * and the error says the release was not done. */
+	if (owner == 0 || owner == l->pid) {
 		r = release_owned(l);
+	} else if (owner < 0) {
+		pidlock__explain("no descriptor was left to ask /proc whether %s was taken over by "
+				 "another process: only this handle's descriptor was closed", l->path);
+		r = -EMFILE;
+	}
 	if (close(l->fd) < 0 && r == 0 && errno != EINTR)
 		r = -errno;
 	free(l);

@@ -583,6 +583,59 @@ START_TEST(waiter_at_the_descriptor_limit)
 }
 END_TEST
 
+/* A release with no descriptor left to read /proc with: its own label in the file, it lets
+ * go as always; a label a forked copy wrote through its descriptor (ordinary I/O, not an
+ * adoption) is not believed, and nothing is let go either: -EMFILE says so, and the copy
+ * still holds the lock (never a free lock beside a holder that believes). */
+static void release_at_the_limit(bool forged)
+{
+	const char *path = tpath("e.lock");
+	struct rlimit was, none = { 0, 0 };
+	int go[2], r;
+	pidlock *l;
+	pid_t copy;
+	char c;
+
+	ck_assert_int_eq(pidlock_acquire(path, 0, 0, &l, NULL), 0);
+	ck_assert_int_eq(pipe(go), 0);
+	copy = fork();
+	ck_assert_int_ge(copy, 0);
+	if (copy == 0) {
+		char label[16];
+		int n = snprintf(label, sizeof label, "%d\n", (int)getpid());
+
+		if (forged && pwrite(pidlock_fd(l), label, (size_t)n, 0) != n)
+			_exit(1);
+		if (write(go[1], "w", 1) != 1)
+			_exit(2);
+		pause();
+		_exit(0);
+	}
+	ck_assert_int_eq(read(go[0], &c, 1), 1);
+	getrlimit(RLIMIT_NOFILE, &was);
+	none.rlim_max = was.rlim_max;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &none), 0);
+	r = pidlock_release(l);
+	setrlimit(RLIMIT_NOFILE, &was);
+	if (forged) {
+		ck_assert_int_eq(r, -EMFILE);
+		ck_assert_int_eq(pidlock_holder(path, NULL), 1); /* the copy's, not let go */
+	} else {
+		ck_assert_int_eq(r, 0);
+		ck_assert(!exists(path));
+	}
+	stop_holder(copy);
+	ck_assert_int_eq(pidlock_holder(path, NULL), 0);
+	close(go[0]);
+	close(go[1]);
+}
+
+START_TEST(release_at_the_limit_with_own_label) { release_at_the_limit(false); }
+END_TEST
+
+START_TEST(release_at_the_limit_with_a_copy_label) { release_at_the_limit(true); }
+END_TEST
+
 /* A child forked into a new PID namespace can have its parent's PID number (a container's 1):
  * its release of the copy it inherited still only closes it. */
 START_TEST(copy_in_a_new_pid_namespace_with_the_same_pid)
@@ -833,7 +886,8 @@ Suite *suite_owner(void)
 		  keep_file_release_frees_worker_forked_during_the_wait);
 	ADD_TCASE(s, "descriptor", 30, io_on_the_descriptor_is_not_a_lost_lock,
 		  worker_moving_the_offset_keeps_nothing, nothing_kept_on_standard_descriptors,
-		  program_pipe_with_our_old_signal_is_not_taken, waiter_at_the_descriptor_limit);
+		  program_pipe_with_our_old_signal_is_not_taken, waiter_at_the_descriptor_limit,
+		  release_at_the_limit_with_own_label, release_at_the_limit_with_a_copy_label);
 	ADD_TCASE(s, "threads and signals", 120, fork_while_another_thread_is_inside,
 		  signal_between_two_sleeps_is_not_lost, signal_during_the_path_walk_is_not_lost);
 	ADD_TCASE(s, "other processes", 30, copy_in_a_new_pid_namespace_with_the_same_pid,
