@@ -267,16 +267,20 @@ void pidlock__block_signals(sigset_t *old)
 
 void pidlock__restore_signals(const sigset_t *old) { pthread_sigmask(SIG_SETMASK, old, NULL); }
 
-/* An endless wait's place in line (queue.c): returns once nobody is ahead of it (or there is
- * no file to line up at, or no line: flock), asleep in the kernel's queue meanwhile; 0 or an
- * error. */
-static int line_up(struct pidlock_try *t, struct watch *w, const sigset_t *sleep_mask)
+/* An endless wait's place in line (queue.c): returns once nobody is ahead of it, asleep in
+ * the kernel's queue meanwhile, or at once when it cannot line up at the file now at the path
+ * (none there, an old version's whole-file lock, the kernel's deadlock detection): the wait
+ * then only watches, and lines up again only at another file. 0 or the file's error. */
+static int line_up(struct pidlock_try *t, struct watch *w, const sigset_t *sleep_mask,
+		   struct stat *lined)
 {
 	long long ahead;
 	int r;
 
 	for (;;) {
 		r = pidlock__queue_join(t);
+		if (t->fd >= 0)
+			*lined = t->st;
 		if (r <= 0)
 			return r;
 		ahead = pidlock__queue_ahead(t->fd, t->ticket);
@@ -285,14 +289,23 @@ static int line_up(struct pidlock_try *t, struct watch *w, const sigset_t *sleep
 		r = pidlock__queue_wait(t->fd, ahead, sleep_mask);
 		t->woke = true; /* it slept: the path is proven again */
 		/* A handler may have forked: a child that came back into the wait shares our open
-		 * file, and with it our place in line, which is the parent's. */
+		 * file (not our place: record locks are the process's) and lines up anew. */
 		if (pidlock__try_copied(t)) {
 			rehome(t, w);
 			continue;
 		}
-		if (r < 0 && r != -EINTR)
-			return r;
+		if (r < 0 && r != -EINTR) {
+			pidlock__queue_leave(t->fd, t->ticket);
+			t->queued = false;
+			return 0;
+		}
 	}
+}
+
+/* Whether the file of the last try is the one the wait last lined up at. */
+static bool lined_at(const struct pidlock_try *t, const struct stat *lined)
+{
+	return t->fd >= 0 && t->st.st_dev == lined->st_dev && t->st.st_ino == lined->st_ino;
 }
 
 int pidlock__wait_for(struct pidlock_try *t, int timeout_ms, const sigset_t *sleep_mask)
@@ -308,8 +321,10 @@ int pidlock__wait_for(struct pidlock_try *t, int timeout_ms, const sigset_t *sle
 	long long left;
 	int r = 0, n;
 
+	struct stat lined = { 0 };
+
 	if (queue)
-		r = line_up(t, &w, sleep_mask);
+		r = line_up(t, &w, sleep_mask, &lined);
 	if (r == 0)
 		r = pidlock__try(t);
 	if (still_held(r))
@@ -318,9 +333,9 @@ int pidlock__wait_for(struct pidlock_try *t, int timeout_ms, const sigset_t *sle
 		r = follow_file(&w, t, r);
 		if (!still_held(r))
 			break;
-		if (queue && !t->queued) {
-			/* The file changed since it lined up (or there was none): line up again. */
-			r = line_up(t, &w, sleep_mask);
+		if (queue && !t->queued && !lined_at(t, &lined)) {
+			/* Another file than the one it lined up at (or there was none): again. */
+			r = line_up(t, &w, sleep_mask, &lined);
 			if (r == 0)
 				r = pidlock__try(t);
 			continue;

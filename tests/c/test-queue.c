@@ -4,6 +4,7 @@
  * bound turns a hang into a failure, it is never a timing assertion. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -216,7 +217,7 @@ static int take_a_place(void *arg)
 			    .l_start = QUEUE_BASE + 5, .l_len = 1 };
 	int fd = open((const char *)arg, O_RDWR);
 
-	return fd >= 0 && fcntl(fd, F_OFD_SETLK, &fl) == 0 ? 0 : 1;
+	return fd >= 0 && fcntl(fd, F_SETLK, &fl) == 0 ? 0 : 1;
 }
 
 START_TEST(a_place_in_line_is_not_a_holder)
@@ -334,6 +335,117 @@ START_TEST(handler_fork_while_in_line)
 }
 END_TEST
 
+/* A waiter that forked a worker (another thread forked while it waited, prefork style) and
+ * then died: its place went with it, although the worker still has the descriptor open, and
+ * the one behind it takes the lock. */
+static void *fork_a_worker(void *arg)
+{
+	usleep(100 * 1000);
+	if (fork() == 0) {
+		*(volatile int *)arg = 0;
+		pause();
+		_exit(0);
+	}
+	return NULL;
+}
+
+START_TEST(a_dead_waiter_with_a_forked_worker_holds_nobody_up)
+{
+	const char *path = tpath("d.lock");
+	pid_t holder, first, second;
+	int out[2], flag = 1;
+	char c;
+
+	if (no_line_here("a_dead_waiter_with_a_forked_worker_holds_nobody_up"))
+		return;
+	holder = start_holder(path, 0, false);
+	ck_assert_int_eq(pipe(out), 0);
+	first = fork();
+	ck_assert_int_ge(first, 0);
+	if (first == 0) {
+		pthread_t th;
+		pidlock *l;
+
+		setpgid(0, 0); /* the worker goes with it at the end */
+		if (pthread_create(&th, NULL, fork_a_worker, &flag) != 0)
+			_exit(1);
+		_exit(pidlock_acquire(path, 0, PIDLOCK_WAIT_FOREVER, &l, NULL) == 0 ? 0 : 2);
+	}
+	until_in_line(path, 1);
+	usleep(300 * 1000); /* the worker forked */
+	second = waiting_child(path, 2, out[1], false);
+	until_in_line(path, 2);
+	kill(first, SIGKILL);
+	ck_assert_int_eq(wait_child(first), 128 + SIGKILL);
+	stop_holder(holder);
+	ck_assert_int_eq(read(out[0], &c, 1), 1); /* a hang here: the line waits for the dead */
+	ck_assert_int_eq(c, '2');
+	ck_assert_int_eq(wait_child(second), 0);
+	kill(-first, SIGKILL);
+	close(out[0]);
+	close(out[1]);
+}
+END_TEST
+
+/* Behind a whole-file lock as 1.0 and 1.1 take it (or lockf()), which covers the places, an
+ * endless wait cannot line up: it sleeps (no spinning: its state is S) and Ctrl-C still ends
+ * it, as any wait. */
+static int whole_file_lock(void *arg)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int fd = open((const char *)arg, O_RDWR | O_CREAT, 0600);
+
+	return fd >= 0 && fcntl(fd, F_OFD_SETLK, &fl) == 0 ? 0 : 1;
+}
+
+static char proc_state(pid_t pid)
+{
+	char name[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(name, sizeof name, "/proc/%d/stat", (int)pid);
+	fd = open(name, O_RDONLY);
+	if (fd < 0)
+		return '?';
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return '?';
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
+START_TEST(behind_an_old_whole_file_lock_a_wait_sleeps)
+{
+	const char *path = tpath("o.lock");
+	pid_t old, waiter;
+	int i, running = 0;
+
+	if (no_line_here("behind_an_old_whole_file_lock_a_wait_sleeps"))
+		return;
+	old = paused_child(whole_file_lock, (void *)path);
+	waiter = fork();
+	ck_assert_int_ge(waiter, 0);
+	if (waiter == 0) {
+		pidlock *l;
+
+		signal(SIGINT, SIG_DFL);
+		_exit(pidlock_acquire(path, 0, PIDLOCK_WAIT_FOREVER, &l, NULL) == 0 ? 1 : 2);
+	}
+	usleep(200 * 1000);
+	for (i = 0; i < 10; i++) {
+		running += proc_state(waiter) == 'R';
+		usleep(20 * 1000);
+	}
+	ck_assert_msg(running < 5, "the wait was running in %d of 10 looks: it spins", running);
+	kill(waiter, SIGINT);
+	ck_assert_int_eq(wait_child(waiter), 128 + SIGINT); /* a hang here: SIGINT held back */
+	stop_holder(old);
+}
+END_TEST
+
 Suite *suite_queue(void)
 {
 	Suite *s = suite_create("queue");
@@ -343,6 +455,8 @@ Suite *suite_queue(void)
 		  a_handoff_wakes_nobody_further_back,
 		  release_keeps_the_file_for_the_line,
 		  a_place_in_line_is_not_a_holder,
-		  handler_fork_while_in_line);
+		  handler_fork_while_in_line,
+		  a_dead_waiter_with_a_forked_worker_holds_nobody_up,
+		  behind_an_old_whole_file_lock_a_wait_sleeps);
 	return s;
 }
