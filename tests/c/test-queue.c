@@ -340,10 +340,12 @@ END_TEST
  * the one behind it takes the lock. */
 static void *fork_a_worker(void *arg)
 {
+	pid_t test = *(pid_t *)arg;
+
 	usleep(100 * 1000);
 	if (fork() == 0) {
-		*(volatile int *)arg = 0;
-		pause();
+		while (kill(test, 0) == 0) /* gone with the test, also one that failed */
+			usleep(20 * 1000);
 		_exit(0);
 	}
 	return NULL;
@@ -352,8 +354,8 @@ static void *fork_a_worker(void *arg)
 START_TEST(a_dead_waiter_with_a_forked_worker_holds_nobody_up)
 {
 	const char *path = tpath("d.lock");
-	pid_t holder, first, second;
-	int out[2], flag = 1;
+	pid_t holder, first, second, test = getpid();
+	int out[2];
 	char c;
 
 	if (no_line_here("a_dead_waiter_with_a_forked_worker_holds_nobody_up"))
@@ -367,7 +369,7 @@ START_TEST(a_dead_waiter_with_a_forked_worker_holds_nobody_up)
 		pidlock *l;
 
 		setpgid(0, 0); /* the worker goes with it at the end */
-		if (pthread_create(&th, NULL, fork_a_worker, &flag) != 0)
+		if (pthread_create(&th, NULL, fork_a_worker, &test) != 0)
 			_exit(1);
 		_exit(pidlock_acquire(path, 0, PIDLOCK_WAIT_FOREVER, &l, NULL) == 0 ? 0 : 2);
 	}
