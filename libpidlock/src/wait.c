@@ -327,7 +327,7 @@ int pidlock__wait_for(struct pidlock_try *t, int timeout_ms, const sigset_t *sle
 		r = line_up(t, &w, sleep_mask, &lined);
 	if (r == 0)
 		r = pidlock__try(t);
-	if (still_held(r))
+	if (still_held(r) && !w.k) /* a child's line_up() took its own already (rehome()) */
 		w.k = take_kept(); /* not before: an acquire that finds the lock free keeps nothing */
 	for (;;) {
 		r = follow_file(&w, t, r);
