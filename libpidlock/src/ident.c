@@ -28,11 +28,9 @@
  * forbids it), and a kernel without /proc (then only the file's device and inode are
  * compared: a number reused for a new open of the same file is not told apart).
  *
- * Two more bytes are the library's, far past any tag: the queue of endless waits (wait.c).
- * PIDLOCK_QUEUE_BYTE = 2^63 - 3: its write lock is the place of the next to take the lock, and
- * the kernel keeps the others asleep in line for it; PIDLOCK_WAITING_BYTE = 2^63 - 2: a read
- * lock of every process in line, which the holder's release sees (it then keeps the file for
- * them). Neither is ever a holder's lock: every question about holders and readers
+ * Past every tag lie the bytes of the line endless waits stand in (queue.c): from
+ * PIDLOCK_QUEUE_BASE = 2^62 + 2^48, one byte per ticket, each waiter's place a read lock on
+ * its own byte. None is ever a holder's lock: every question about holders and readers
  * (pidlock__conflict(), the lock lines below) looks at ranges that start at byte 0 only.
  *
  * The flock fallback has no ranges: its lock line carries the PID of the process that took

@@ -216,6 +216,33 @@ static void drop(struct pidlock_try *t)
 	t->queued = false; /* a place in line is the open file's: it goes with it (not the ticket) */
 }
 
+/* The file at the path as t->fd, opened with @access when none is open but never created, and
+ * checked as a try checks what it finds: still linked, and no file another user put at the
+ * path. Returns 1, 0 (absent or gone: nothing open) or an error (nothing open). A read-only
+ * open that fails is 0 too: the open for writing that follows says why. */
+static int open_existing(struct pidlock_try *t, int access)
+{
+	int r;
+
+	if (t->fd < 0) {
+		t->fd = pidlock__above_std(open(t->l->real, (OPEN_FLAGS & ~O_RDWR) | access));
+		if (t->fd < 0) {
+			r = errno == ENOENT || access == O_RDONLY ? 0 : pidlock__open_errno();
+			t->fd = -1;
+			return r;
+		}
+		t->ro = access == O_RDONLY;
+	}
+	if (fstat(t->fd, &t->st) < 0 || t->st.st_nlink == 0) {
+		drop(t);
+		return 0;
+	}
+	r = pidlock__file_problem(t->l->real, &t->st, true, NULL, 0);
+	if (r < 0)
+		drop(t);
+	return r < 0 ? r : 1;
+}
+
 /* A wait's look at the lock before it reaches for it, through a read-only descriptor. Waits
  * sleep on inotify's IN_CLOSE_WRITE (a holder's death), and closing a descriptor opened for
  * writing is one: a retry that opened the file for writing and closed it again would wake
@@ -225,40 +252,19 @@ static void drop(struct pidlock_try *t)
  * read the holder from), 0 (free or gone: the caller opens for writing) or an error. */
 static int look(struct pidlock_try *t)
 {
-	pidlock *l = t->l;
-	int fd, c, p;
+	int r, c;
 
-	if (t->fd < 0) {
-		fd = open(l->real, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-		if (fd < 0)
-			return 0; /* absent, or refused: the open for writing says which */
-		t->fd = pidlock__above_std(fd);
-		if (t->fd < 0) {
-			t->fd = -1;
-			return -errno;
-		}
-		t->ro = true;
-	}
-	if (!t->ro)
+	if (t->fd >= 0 && !t->ro)
 		return 0; /* a descriptor for writing kept from the last try locks through itself */
+	r = open_existing(t, O_RDONLY);
+	if (r <= 0)
+		return r;
 	c = pidlock__conflict(t->fd, false);
-	if (c >= 0 && fstat(t->fd, &t->st) < 0)
-		c = -errno;
-	if (c < 0 || t->st.st_nlink == 0) {
-		drop(t);
-		return 0;
-	}
-	p = pidlock__file_problem(l->real, &t->st, true, NULL, 0);
-	if (p < 0) {
-		drop(t);
-		return p;
-	}
-	if (c == F_UNLCK && !((l->flags & PIDLOCK_CHECK_PID) &&
-			      pidlock__pid_only_holder(t->fd, &t->st) > 0)) {
-		drop(t);
-		return 0;
-	}
-	return c == F_RDLCK ? -EBUSY : -EAGAIN;
+	if (c == F_RDLCK || c == F_WRLCK || ((t->l->flags & PIDLOCK_CHECK_PID) && c == F_UNLCK &&
+					     pidlock__pid_only_holder(t->fd, &t->st) > 0))
+		return c == F_RDLCK ? -EBUSY : -EAGAIN;
+	drop(t);
+	return 0;
 }
 
 void pidlock__try_park(struct pidlock_try *t) { drop(t); }
@@ -391,28 +397,9 @@ void pidlock__try_done(struct pidlock_try *t, int r)
  * (no file, or it just left the path) or an error. */
 int pidlock__try_writable(struct pidlock_try *t)
 {
-	int r;
-
 	if (t->fd >= 0 && t->ro)
 		drop(t);
-	if (t->fd < 0) {
-		t->fd = pidlock__above_std(open(t->l->real, OPEN_FLAGS));
-		if (t->fd < 0) {
-			r = errno == ENOENT ? 0 : pidlock__open_errno();
-			t->fd = -1;
-			return r;
-		}
-	}
-	if (fstat(t->fd, &t->st) < 0 || t->st.st_nlink == 0) {
-		drop(t);
-		return 0;
-	}
-	r = pidlock__file_problem(t->l->real, &t->st, true, NULL, 0);
-	if (r < 0) {
-		drop(t);
-		return r;
-	}
-	return 1;
+	return open_existing(t, O_RDWR);
 }
 
 int pidlock_acquire(const char *path, unsigned flags, int timeout_ms, pidlock **ret_lock,

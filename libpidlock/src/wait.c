@@ -18,7 +18,10 @@
  * own (a blocking wait) or is refused with -ECHILD (a waiter, whose descriptor sits in the
  * event loop the child copied). While a blocking wait runs, signals are blocked except inside
  * its sleep: a handler then runs only where the wait looks at once at what it did (ended the
- * wait under PIDLOCK_INTERRUPTIBLE, forked), never between a try and the sleep. */
+ * wait under PIDLOCK_INTERRUPTIBLE, forked), never between a try and the sleep.
+ *
+ * An endless wait first stands in line (queue.c, line_up() below): asleep in the kernel's lock
+ * queue until nobody is ahead of it, so that only the first in line watches the file. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>

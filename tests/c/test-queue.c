@@ -86,6 +86,18 @@ static pid_t waiting_child(const char *path, int index, int out, bool hold)
 	return pid;
 }
 
+/* @n waiting children lined up in order behind the holder of @path: each starts once the one
+ * before it stands in line. They report on @out. */
+static void line_up_children(const char *path, pid_t *kids, int n, int out, bool hold)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		kids[i] = waiting_child(path, i, out, hold);
+		until_in_line(path, i + 1);
+	}
+}
+
 START_TEST(first_come_first_served)
 {
 	const char *path = tpath("q.lock");
@@ -97,10 +109,7 @@ START_TEST(first_come_first_served)
 		return;
 	holder = start_holder(path, 0, false);
 	ck_assert_int_eq(pipe(out), 0);
-	for (i = 0; i < 5; i++) {
-		kids[i] = waiting_child(path, i, out[1], false);
-		until_in_line(path, i + 1);
-	}
+	line_up_children(path, kids, 5, out[1], false);
 	stop_holder(holder);
 	for (i = 0; i < 5; i++)
 		ck_assert_int_eq(read(out[0], &order[i], 1), 1);
@@ -144,10 +153,7 @@ START_TEST(a_handoff_wakes_nobody_further_back)
 		return;
 	holder = start_holder(path, 0, false);
 	ck_assert_int_eq(pipe(out), 0);
-	for (i = 0; i < 6; i++) {
-		kids[i] = waiting_child(path, i, out[1], true);
-		until_in_line(path, i + 1);
-	}
+	line_up_children(path, kids, 6, out[1], true);
 	usleep(100 * 1000); /* the last one's first sleep */
 	for (i = 2; i < 6; i++)
 		before[i] = switches(kids[i]);
