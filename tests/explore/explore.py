@@ -557,25 +557,38 @@ class Run:
         self.drain(SETTLE_S)
 
     def check_release(self, ag, h, was_owner, before):
-        if self.only not in (None, "release"):
+        """A release that changed a file it did not own; confirmed after 100 ms more of events,
+        like the racy checks: another process's wait may have taken the free file and written
+        its PID during the release step, and its answer be still on the way."""
+        err = self._check_release(ag, h, was_owner, before)
+        if err is None:
             return
+        self.drain(0.1)
+        self.check_exclusion()
+        err = self._check_release(ag, h, was_owner, before)
+        if err is not None:
+            raise err
+
+    def _check_release(self, ag, h, was_owner, before):
+        if self.only not in (None, "release"):
+            return None
         st0, c0 = before
         if st0 is None:
-            return
+            return None
         st1, c1 = self.path_stat()
         changed = st1 is None or st1.st_ino != st0.st_ino or (c0 and c1 != c0)
         if not changed:
-            return
+            return None
         if was_owner and h is not None and h.ino == st0.st_ino:
-            return
+            return None
         if any(a.pending is None and a.slot is not None and self.handles[a.slot].owner == a.name
                and self.handles[a.slot].ino == (st1.st_ino if st1 else None) and a is not ag
                for a in self.agents.values()) and st1 is not None and st1.st_ino == st0.st_ino:
-            return  # another starter took the (free) file and wrote its PID meanwhile
+            return None  # another starter took the (free) file and wrote its PID meanwhile
         what = "unlinked" if st1 is None else ("replaced" if st1.st_ino != st0.st_ino else "rewrote/emptied")
         role = "a copy" if h is not None and h.owner != ag.name else "not the owner of that file"
-        raise Violation("release", f"{ag.name}'s release {what} the file at the path (inode "
-                        f"{st0.st_ino}, {c0!r}), but {ag.name} was {role}")
+        return Violation("release", f"{ag.name}'s release {what} the file at the path (inode "
+                         f"{st0.st_ino}, {c0!r}), but {ag.name} was {role}")
 
     def rogue(self, op):
         st, _ = self.path_stat()
